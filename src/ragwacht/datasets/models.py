@@ -1,0 +1,110 @@
+"""Golden-set data model: what a case is, and what a set on disk carries."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+SCHEMA_VERSION = 1
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+class ExpectedBehavior(str, Enum):
+    """What the chatbot should do with a question."""
+
+    ANSWER = "answer"
+    REFUSE = "refuse"
+
+
+class GoldContext(_Strict):
+    """A passage that answers the question, by document id, optionally with its text."""
+
+    doc_id: str = Field(min_length=1)
+    text: str | None = None
+    relevance: int = Field(default=1, ge=0, description="graded relevance; linear gain in nDCG")
+
+
+class Turn(_Strict):
+    """One earlier turn of a conversation."""
+
+    role: Literal["user", "assistant", "system"]
+    content: str
+
+
+class GoldenCase(_Strict):
+    """One curated question with what a good answer looks like.
+
+    ``tags`` are free strings; ``key:value`` tags (``topic:woz``, ``lang:nl``,
+    ``difficulty:hard``) are broken down by key in reports.
+    """
+
+    id: str = Field(min_length=1, max_length=200)
+    question: str = Field(min_length=1)
+    reference_answer: str | None = None
+    gold_contexts: list[GoldContext] = Field(default_factory=list)
+    expected_behavior: ExpectedBehavior = ExpectedBehavior.ANSWER
+    tags: list[str] = Field(default_factory=list)
+    history: list[Turn] = Field(default_factory=list)
+
+    @field_validator("id")
+    @classmethod
+    def _id_plain(cls, v: str) -> str:
+        if v != v.strip() or any(c in v for c in "\n\r\t"):
+            raise ValueError("id must not contain surrounding spaces, tabs or newlines")
+        return v
+
+    @field_validator("question")
+    @classmethod
+    def _question_not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("question is empty")
+        return v
+
+    def tag_values(self, key: str) -> list[str]:
+        """Values of ``key:value`` tags for ``key``."""
+        prefix = key + ":"
+        return [t[len(prefix) :] for t in self.tags if t.startswith(prefix)]
+
+    def language(self, default: str = "nl") -> str:
+        """The case's language from its ``lang:`` tag, else ``default``."""
+        vals = self.tag_values("lang")
+        return vals[0] if vals else default
+
+
+class DatasetManifest(_Strict):
+    """``dataset.yaml``: who owns the set and what it is."""
+
+    schema_version: int = SCHEMA_VERSION
+    name: str = Field(min_length=1)
+    version: str = "1"
+    description: str = ""
+    owner: str = ""
+    language: str = "nl"
+    licence: str = ""
+    cases_file: str = "cases.jsonl"
+
+
+class GoldenSet(BaseModel):
+    """A loaded golden set: manifest + cases (+ where it came from and its digest)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    manifest: DatasetManifest
+    cases: list[GoldenCase]
+    path: str | None = None
+
+    @property
+    def digest(self) -> str:
+        """sha256 over the canonical form of the cases."""
+        from ragwacht.datasets.digest import digest_cases
+
+        return digest_cases(self.cases)
+
+    def by_id(self) -> dict[str, GoldenCase]:
+        """Cases keyed by id."""
+        return {c.id: c for c in self.cases}

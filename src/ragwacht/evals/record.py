@@ -1,0 +1,173 @@
+"""RunRecord: everything one suite x variant run produced, versioned JSON on disk.
+
+The record is written to disk before anything else (MLflow, gate, reports) reads it, so a crash
+or an outage later never loses the finished work.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ragwacht.errors import ConfigError
+from ragwacht.metrics.base import MetricResult
+from ragwacht.runners.models import Response
+
+SCHEMA_VERSION = 1
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class JudgeInfo(_Model):
+    """A judge used in the run, with how far it is trusted."""
+
+    id: str
+    kind: str
+    model: str | None = None
+    prompt_version: str | None = None
+    prompt_hash: str | None = None
+    weak: bool = False
+    calibration: dict[str, Any] | None = None
+
+
+class Manifest(_Model):
+    """What is needed to reproduce (or distrust) a run."""
+
+    harness_version: str
+    git_sha: str | None = None
+    git_branch: str | None = None
+    suite_name: str
+    suite_path: str | None = None
+    suite_hash: str
+    dataset_name: str
+    dataset_version: str
+    dataset_digest: str
+    dataset_path: str | None = None
+    endpoint_profile: dict[str, Any] = Field(default_factory=dict)
+    variant: str = "default"
+    variant_settings: dict[str, Any] = Field(default_factory=dict)
+    judges: list[JudgeInfo] = Field(default_factory=list)
+    metrics: list[dict[str, Any]] = Field(default_factory=list)
+    ci: dict[str, str] = Field(default_factory=dict)
+    python: str | None = None
+    platform: str | None = None
+    started_at: datetime
+    finished_at: datetime | None = None
+
+
+class CaseResult(_Model):
+    """One golden case in one run: the response and every metric's result."""
+
+    case_id: str
+    tags: list[str] = Field(default_factory=list)
+    question: str = ""
+    reference_answer: str | None = None
+    expected_behavior: str = "answer"
+    gold_doc_ids: list[str] = Field(default_factory=list)
+    response: Response
+    repeats: list[Response] = Field(default_factory=list)
+    metrics: dict[str, MetricResult] = Field(default_factory=dict)
+
+
+class TagSummary(_Model):
+    """A metric's aggregate over the cases that carry one tag."""
+
+    mean: float | None
+    scored: int
+    total: int
+
+
+class MetricSummary(_Model):
+    """A metric's aggregate over a run: mean with its 95% CI and scored/total."""
+
+    metric: str
+    kind: str = "score"
+    higher_is_better: bool = True
+    unit: str = ""
+    weak: bool = False
+    judge: str | None = None
+    mean: float | None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    scored: int
+    total: int
+    errors: int = 0
+    p50: float | None = None
+    p95: float | None = None
+    by_tag: dict[str, dict[str, TagSummary]] = Field(default_factory=dict)
+    not_scored_reasons: dict[str, int] = Field(default_factory=dict)
+
+
+class RunRecord(_Model):
+    """The persisted result of one suite x variant run."""
+
+    schema_version: int = SCHEMA_VERSION
+    run_id: str
+    suite: str
+    variant: str = "default"
+    manifest: Manifest
+    cases: list[CaseResult]
+    summary: dict[str, MetricSummary] = Field(default_factory=dict)
+    endpoint_errors: int = 0
+    judge_errors: int = 0
+    gate: dict[str, Any] | None = None
+    mlflow_run_id: str | None = None
+    warnings: list[str] = Field(default_factory=list)
+
+    def save(self, path: str | Path) -> Path:
+        """Write the record atomically (temp file + rename) and return its path."""
+        path = Path(path)
+        write_atomic(path, self.model_dump_json(indent=1))
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> RunRecord:
+        """Read a record, with a ConfigError that names the file on any problem."""
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError("run record not found", file=path, hint="check the path") from exc
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ConfigError(f"not a readable JSON run record: {exc}", file=path) from exc
+        version = data.get("schema_version") if isinstance(data, dict) else None
+        if version != SCHEMA_VERSION:
+            raise ConfigError(
+                f"run record schema_version {version!r} is not supported (expected {SCHEMA_VERSION})",
+                file=path,
+                field="schema_version",
+                hint="re-run the suite with this version of ragwacht",
+            )
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            loc = ".".join(str(p) for p in err["loc"])
+            raise ConfigError(f"invalid run record: {err['msg']}", file=path, field=loc) from exc
+
+    def case_map(self) -> dict[str, CaseResult]:
+        """Cases keyed by id."""
+        return {c.case_id: c for c in self.cases}
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that readers never see a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,205 @@
+"""Metric protocol, result model and the registry of metrics by name.
+
+A metric is stateless: it takes one :class:`ScoreInput` (the golden case and the chatbot's
+response) and returns a :class:`MetricResult` whose ``value`` lies in [0, 1] for scores, or is
+``None`` with a ``reason`` when the case cannot be scored. Not scorable is never 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ragwacht.datasets.models import GoldenCase
+from ragwacht.errors import ConfigError
+from ragwacht.runners.models import Response
+
+Requirement = Literal[
+    "answer", "contexts", "context_ids", "reference_answer", "gold_contexts", "judge", "repeats"
+]
+
+
+class MetricResult(BaseModel):
+    """The score of one metric on one case.
+
+    ``value`` is in [0, 1] for scores (or a raw measure such as milliseconds for measures);
+    ``None`` means not scored, and ``reason`` says why. ``details`` holds evidence, e.g. the
+    claims with their verdicts and supporting passages.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    metric: str
+    value: float | None
+    reason: str | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+    judge: str | None = None
+    prompt_version: str | None = None
+    metric_version: str = "1"
+    error: bool = Field(
+        default=False, description="True when not scored because a judge or backend failed"
+    )
+
+    @property
+    def scored(self) -> bool:
+        """Whether a value was produced."""
+        return self.value is not None
+
+
+@dataclass
+class ScoreInput:
+    """Everything a metric may look at for one case."""
+
+    case: GoldenCase
+    response: Response
+    repeats: list[Response] = field(default_factory=list)
+    language: str = "nl"
+
+
+class Metric:
+    """Base class for metrics. Subclasses set the class attributes and implement ``score``.
+
+    Attributes:
+        name: snake_case name, used everywhere (MLflow, reports, gate).
+        version: bump when the definition changes so old and new values are not compared.
+        higher_is_better: direction for the gate.
+        requires: what a case/response must carry to be scorable.
+        kind: ``score`` (value in [0, 1], averaged) or ``measure`` (raw number, percentiles).
+        unit: display unit for measures (``ms``, ``EUR``).
+        weak: a heuristic whose output should be labelled as such.
+    """
+
+    name: ClassVar[str] = ""
+    version: ClassVar[str] = "1"
+    higher_is_better: ClassVar[bool] = True
+    requires: ClassVar[frozenset[str]] = frozenset()
+    kind: ClassVar[Literal["score", "measure"]] = "score"
+    unit: ClassVar[str] = ""
+    weak: ClassVar[bool] = False
+    description: ClassVar[str] = ""
+
+    def __init__(self, **options: Any) -> None:
+        self.options = options
+
+    @property
+    def id(self) -> str:
+        """Full name including options that change the value (e.g. ``recall@5``)."""
+        return self.name
+
+    @property
+    def judge_id(self) -> str | None:
+        """Identifier of the judge this metric uses, if any."""
+        return None
+
+    def result(self, value: float | None, reason: str | None = None, **kw: Any) -> MetricResult:
+        """Build a result for this metric."""
+        return MetricResult(
+            metric=self.id, value=value, reason=reason, metric_version=self.version, **kw
+        )
+
+    def not_scored(self, reason: str, *, error: bool = False, **kw: Any) -> MetricResult:
+        """A not-scored result with its reason."""
+        return self.result(None, reason, error=error, **kw)
+
+    def missing(self, item: ScoreInput) -> str | None:
+        """Reason the item cannot be scored for lack of required inputs, or None."""
+        r, c = item.response, item.case
+        if r.error is not None:
+            return f"endpoint error: {r.error_kind or 'error'}"
+        checks = {
+            "answer": (r.answer is not None, "no answer"),
+            "contexts": (bool(r.contexts), "no retrieved contexts"),
+            "reference_answer": (bool(c.reference_answer), "case has no reference_answer"),
+            "gold_contexts": (bool(c.gold_contexts), "case has no gold_contexts"),
+            "repeats": (len(item.repeats) >= 2, "fewer than 2 repeated answers"),
+        }
+        for req in self.requires:
+            ok, why = checks.get(req, (True, ""))
+            if not ok:
+                return why
+        return None
+
+    def score(self, item: ScoreInput) -> MetricResult:
+        """Score one case synchronously (override this or ``ascore``)."""
+        raise NotImplementedError
+
+    async def ascore(self, item: ScoreInput) -> MetricResult:
+        """Score one case; async metrics (LLM judges) override this."""
+        return self.score(item)
+
+    async def score_batch(self, items: Sequence[ScoreInput]) -> list[MetricResult]:
+        """Score many cases; batched metrics (NLI) override this for throughput."""
+        return list(await asyncio.gather(*(self._guarded(i) for i in items)))
+
+    async def _guarded(self, item: ScoreInput) -> MetricResult:
+        why = self.missing(item)
+        if why is not None:
+            return self.not_scored(why)
+        return await self.ascore(item)
+
+    def describe(self) -> dict[str, Any]:
+        """Static description for records and reports."""
+        return {
+            "name": self.id,
+            "version": self.version,
+            "higher_is_better": self.higher_is_better,
+            "requires": sorted(self.requires),
+            "kind": self.kind,
+            "unit": self.unit,
+            "weak": self.weak,
+            "judge": self.judge_id,
+            "description": self.description,
+        }
+
+
+MetricFactory = Callable[..., Metric]
+_REGISTRY: dict[str, type[Metric]] = {}
+
+
+def register(cls: type[Metric]) -> type[Metric]:
+    """Class decorator that registers a metric under its ``name``."""
+    if not cls.name:
+        raise TypeError(f"{cls.__name__} has no name")
+    if cls.name in _REGISTRY and _REGISTRY[cls.name] is not cls:
+        raise TypeError(f"metric {cls.name!r} registered twice")
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def _ensure_builtin() -> None:
+    # Importing the modules registers their metrics; heavy deps inside are imported lazily.
+    import ragwacht.metrics.builtin  # noqa: F401
+
+
+def registry() -> dict[str, type[Metric]]:
+    """All registered metric classes by name."""
+    _ensure_builtin()
+    return dict(_REGISTRY)
+
+
+def metric_class(name: str) -> type[Metric]:
+    """Look up a metric class by name (``recall`` or ``recall@5``) or raise ConfigError."""
+    _ensure_builtin()
+    base = name.split("@", 1)[0]
+    if base not in _REGISTRY:
+        known = ", ".join(sorted(_REGISTRY))
+        raise ConfigError(f"unknown metric '{name}'", field="metrics", hint=f"use one of: {known}")
+    return _REGISTRY[base]
+
+
+def create_metric(name: str, **options: Any) -> Metric:
+    """Instantiate a metric by name; ``name@k`` sets option ``k``."""
+    cls = metric_class(name)
+    if "@" in name:
+        k = name.split("@", 1)[1]
+        if not k.isdigit() or int(k) < 1:
+            raise ConfigError(f"bad cutoff in metric name '{name}'", hint="write e.g. recall@5")
+        options = {**options, "k": int(k)}
+    try:
+        return cls(**options)
+    except TypeError as exc:
+        raise ConfigError(f"bad options for metric '{name}': {exc}", field="metrics") from exc

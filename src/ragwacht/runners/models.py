@@ -1,0 +1,62 @@
+"""What a chatbot returned for one case and variant."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+
+
+class RetrievedContext(BaseModel):
+    """One retrieved source as the chatbot reported it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = ""
+    doc_id: str | None = None
+    score: float | None = None
+    rank: int | None = Field(default=None, description="1-based rank as returned")
+    title: str | None = None
+
+
+class Usage(BaseModel):
+    """Token usage as reported by the endpoint (None when unknown)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    total_tokens: int | None = None
+
+
+class Response(BaseModel):
+    """The outcome of calling the chatbot for one case and variant.
+
+    A failed call keeps ``error`` and ``attempts``; it is never scored as an answer.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: int = SCHEMA_VERSION
+    case_id: str
+    variant: str = "default"
+    repeat: int = 0
+    answer: str | None = None
+    contexts: list[RetrievedContext] = Field(default_factory=list)
+    cited_ids: list[str] | None = None
+    latency_ms: float | None = None
+    usage: Usage = Field(default_factory=Usage)
+    cost: float | None = None
+    error: str | None = None
+    error_kind: str | None = None
+    attempts: int = 0
+    status_code: int | None = None
+    cached: bool = False
+    started_at: datetime | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the endpoint produced an answer."""
+        return self.error is None and self.answer is not None
