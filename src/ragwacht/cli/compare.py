@@ -1,11 +1,49 @@
-"""``ragwacht compare``: Compare variants of a suite on the same cases."""
+"""``ragwacht compare SUITE --variants a,b,c``: paired comparison of variants."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import typer
 
 
-def command() -> None:
-    """Compare variants of a suite on the same cases."""
-    typer.echo("not available yet")
-    raise typer.Exit(2)
+def command(
+    suite: Path = typer.Argument(..., help="Suite spec, e.g. evals/registers-demo.yaml."),
+    variants: str = typer.Option(..., "--variants", help="Comma-separated; the first is the reference."),
+    out: Path | None = typer.Option(None, "--out", help="Output folder."),
+    lang: str = typer.Option("nl", "--lang", help="Report language: nl or en."),
+    no_mlflow: bool = typer.Option(False, "--no-mlflow", help="Do not log to MLflow."),
+    base_url: str | None = typer.Option(None, "--base-url", help="Override the endpoint's base URL."),
+    refresh: bool = typer.Option(False, "--refresh", help="Bypass the response cache."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+) -> None:
+    """Run the same golden set through each variant and compare them with the first."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from ragwacht.evals.compare import compare_variants
+
+    names = [v.strip() for v in variants.split(",") if v.strip()]
+    outcome = compare_variants(
+        suite, names, out_dir=out, mlflow=not no_mlflow, lang=lang, progress=not quiet,
+        base_url=base_url, refresh=refresh,
+    )
+    c = outcome.comparison
+    console = Console(highlight=False)
+    t = Table(title=f"{c.suite}: each variant against '{c.reference}'", header_style="bold")
+    for col in ("variant", "metric", "diff", "95% CI", "p", "win/tie/loss", "verdict"):
+        t.add_column(col)
+    for p in c.comparisons:
+        verdict = {True: "better", False: "worse", None: "no clear difference"}[p.better]
+        t.add_row(
+            p.variant,
+            p.metric,
+            "–" if p.mean_diff is None else f"{p.mean_diff:+.3f}",
+            "–" if p.ci_low is None else f"{p.ci_low:+.3f} … {p.ci_high:+.3f}",
+            "–" if p.p_value is None else f"{p.p_value:.3g}",
+            f"{p.wins}/{p.ties}/{p.losses}",
+            verdict,
+        )
+    console.print(t)
+    for name, path in outcome.files.items():
+        console.print(f"{name:>10}: {path}")

@@ -1,11 +1,30 @@
-"""``ragwacht demo``: Run the whole job offline on the embedded demo chatbot."""
+"""``ragwacht demo``: the whole main job offline on the embedded demo chatbot."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import typer
 
 
-def command() -> None:
-    """Run the whole job offline on the embedded demo chatbot."""
-    typer.echo("not available yet")
-    raise typer.Exit(2)
+def command(
+    suite: Path | None = typer.Option(
+        None, "--suite", help="Suite to run (default: the packaged registers-demo suite)."
+    ),
+    variant: str | None = typer.Option(None, "--variant", "-v", help="Variant to run."),
+    out: Path | None = typer.Option(None, "--out", help="Output folder."),
+    lang: str = typer.Option("nl", "--lang", help="Report language: nl or en."),
+    no_mlflow: bool = typer.Option(False, "--no-mlflow", help="Do not log to MLflow."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+) -> None:
+    """Serve the demo bot on loopback, run the demo suite, gate against the demo baseline, report."""
+    from ragwacht.cli.output import print_outcome
+    from ragwacht.demo.job import run_demo
+
+    if lang not in ("nl", "en"):
+        raise typer.BadParameter("use nl or en", param_hint="--lang")
+    outcome = run_demo(
+        suite=suite, variant=variant, out_dir=out, lang=lang, mlflow=not no_mlflow, progress=not quiet
+    )
+    print_outcome(outcome)
+    raise typer.Exit(outcome.exit_code)

@@ -1,11 +1,49 @@
-"""``ragwacht run``: Run a suite: call the chatbot, score, record, log to MLflow, gate."""
+"""``ragwacht run SUITE``: call the chatbot, score, record, gate, report, log to MLflow."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import typer
 
 
-def command() -> None:
-    """Run a suite: call the chatbot, score, record, log to MLflow, gate."""
-    typer.echo("not available yet")
-    raise typer.Exit(2)
+def command(
+    suite: Path = typer.Argument(..., help="Suite spec, e.g. evals/registers-demo.yaml."),
+    variant: str | None = typer.Option(None, "--variant", "-v", help="Variant to run."),
+    out: Path | None = typer.Option(None, "--out", help="Output folder (default reports/<suite>/<variant>)."),
+    gate: bool = typer.Option(False, "--gate", help="Exit 3/4 when the gate fails (for CI)."),
+    baseline: str | None = typer.Option(
+        None, "--baseline", help="Baseline: a run record/baseline file, 'mlflow' or 'none'."
+    ),
+    no_mlflow: bool = typer.Option(False, "--no-mlflow", help="Do not log to MLflow."),
+    lang: str | None = typer.Option(None, "--lang", help="Report language: nl or en."),
+    resume: bool = typer.Option(False, "--resume", help="Keep finished responses, call only the missing ones."),
+    refresh: bool = typer.Option(False, "--refresh", help="Bypass the response cache."),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N cases."),
+    base_url: str | None = typer.Option(None, "--base-url", help="Override the endpoint's base URL."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+) -> None:
+    """Run a suite: call the chatbot for every case, score, write the record and outputs."""
+    from ragwacht.cli.output import print_outcome
+    from ragwacht.evals.run import RunOptions, run_suite
+
+    if lang not in (None, "nl", "en"):
+        raise typer.BadParameter("use nl or en", param_hint="--lang")
+    outcome = run_suite(
+        suite,
+        RunOptions(
+            variant=variant,
+            out_dir=out,
+            gate=gate,
+            baseline=baseline,
+            mlflow=not no_mlflow,
+            lang=lang,
+            resume=resume,
+            refresh=refresh,
+            progress=not quiet,
+            limit=limit,
+            base_url=base_url,
+        ),
+    )
+    print_outcome(outcome)
+    raise typer.Exit(outcome.exit_code)

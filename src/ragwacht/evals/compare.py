@@ -1,0 +1,274 @@
+"""compare_variants(): the same golden set through several variants, paired comparisons."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ragwacht.errors import ConfigError
+from ragwacht.evals.record import RunRecord, write_atomic
+from ragwacht.evals.spec import SuiteSpec, load_suite
+
+SCHEMA_VERSION = 1
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PairedComparison(_Model):
+    """One metric, one variant against the reference variant, on the cases both scored."""
+
+    metric: str
+    variant: str
+    reference: str
+    higher_is_better: bool
+    n: int
+    mean_variant: float | None
+    mean_reference: float | None
+    mean_diff: float | None
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None
+    wins: int
+    ties: int
+    losses: int
+    significant: bool
+    better: bool | None = Field(description="True better, False worse, None no clear difference")
+
+
+class VariantSummary(_Model):
+    """Headline numbers of one variant for the quality/latency/cost view."""
+
+    variant: str
+    run_id: str
+    record_path: str | None = None
+    means: dict[str, float | None]
+    latency_p50_ms: float | None = None
+    latency_p95_ms: float | None = None
+    cost_per_case: float | None = None
+    endpoint_errors: int = 0
+
+
+class DisagreeingCase(_Model):
+    """A case on which variants disagree (pass in some, fail in others) for a metric."""
+
+    case_id: str
+    metric: str
+    values: dict[str, float | None]
+
+
+class ComparisonRecord(_Model):
+    """The result of ``ragwacht compare``, versioned JSON on disk."""
+
+    schema_version: int = SCHEMA_VERSION
+    comparison_id: str
+    suite: str
+    reference: str
+    variants: list[str]
+    created_at: datetime
+    alpha: float
+    summaries: list[VariantSummary]
+    comparisons: list[PairedComparison]
+    disagreements: list[DisagreeingCase]
+    dataset_digest: str
+    mlflow_parent_run_id: str | None = None
+
+    def save(self, path: Path) -> Path:
+        """Write atomically."""
+        write_atomic(path, self.model_dump_json(indent=1))
+        return path
+
+
+def _case_values(rec: RunRecord, metric: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for c in rec.cases:
+        m = c.metrics.get(metric)
+        if m is not None and m.value is not None:
+            out[c.case_id] = m.value
+    return out
+
+
+def compare_records(
+    records: dict[str, RunRecord],
+    *,
+    reference: str,
+    alpha: float = 0.05,
+    n_resamples: int = 10_000,
+    seed: int = 0,
+    max_disagreements: int = 200,
+) -> ComparisonRecord:
+    """Paired comparisons of every variant against ``reference`` on shared scored cases."""
+    from ragwacht import stats
+
+    if reference not in records:
+        raise ConfigError(f"reference variant '{reference}' was not run", field="variants")
+    ref = records[reference]
+    metric_ids = list(ref.summary)
+    comparisons: list[PairedComparison] = []
+    for name, rec in records.items():
+        if name == reference:
+            continue
+        for mid in metric_ids:
+            s = ref.summary[mid]
+            if s.kind != "score" or mid not in rec.summary:
+                continue
+            a = _case_values(rec, mid)
+            b = _case_values(ref, mid)
+            shared = sorted(set(a) & set(b))
+            xs = [a[i] for i in shared]
+            ys = [b[i] for i in shared]
+            if len(shared) >= 2:
+                pr = stats.paired_difference(
+                    xs, ys, n_resamples=n_resamples, seed=seed, alternative="two-sided"
+                )
+                diff, lo, hi, p = pr.mean_diff, pr.ci_low, pr.ci_high, pr.p_value
+            else:
+                diff = lo = hi = p = None
+            sign = 1 if s.higher_is_better else -1
+            wins = sum(1 for x, y in zip(xs, ys, strict=True) if sign * (x - y) > 1e-12)
+            losses = sum(1 for x, y in zip(xs, ys, strict=True) if sign * (y - x) > 1e-12)
+            significant = p is not None and p < alpha
+            better = None
+            if significant and diff is not None and diff != 0:
+                better = (diff > 0) == s.higher_is_better
+            comparisons.append(
+                PairedComparison(
+                    metric=mid,
+                    variant=name,
+                    reference=reference,
+                    higher_is_better=s.higher_is_better,
+                    n=len(shared),
+                    mean_variant=(sum(xs) / len(xs)) if xs else None,
+                    mean_reference=(sum(ys) / len(ys)) if ys else None,
+                    mean_diff=diff,
+                    ci_low=lo,
+                    ci_high=hi,
+                    p_value=p,
+                    wins=wins,
+                    ties=len(shared) - wins - losses,
+                    losses=losses,
+                    significant=significant,
+                    better=better,
+                )
+            )
+    disagreements: list[DisagreeingCase] = []
+    for mid in metric_ids:
+        if ref.summary[mid].kind != "score":
+            continue
+        per_variant = {n: _case_values(r, mid) for n, r in records.items()}
+        for c in ref.cases:
+            vals = {n: per_variant[n].get(c.case_id) for n in records}
+            present = [v for v in vals.values() if v is not None]
+            if len(present) >= 2 and max(present) - min(present) >= 0.5:
+                disagreements.append(DisagreeingCase(case_id=c.case_id, metric=mid, values=vals))
+    summaries = []
+    for name, rec in records.items():
+        lat = next((s for m, s in rec.summary.items() if m.startswith("latency")), None)
+        cost = next((s for m, s in rec.summary.items() if m == "cost"), None)
+        summaries.append(
+            VariantSummary(
+                variant=name,
+                run_id=rec.run_id,
+                means={m: s.mean for m, s in rec.summary.items()},
+                latency_p50_ms=lat.p50 if lat else None,
+                latency_p95_ms=lat.p95 if lat else None,
+                cost_per_case=cost.mean if cost else None,
+                endpoint_errors=rec.endpoint_errors,
+            )
+        )
+    return ComparisonRecord(
+        comparison_id=uuid.uuid4().hex,
+        suite=ref.suite,
+        reference=reference,
+        variants=list(records),
+        created_at=datetime.now(UTC),
+        alpha=alpha,
+        summaries=summaries,
+        comparisons=comparisons,
+        disagreements=disagreements[:max_disagreements],
+        dataset_digest=ref.manifest.dataset_digest,
+    )
+
+
+@dataclass
+class CompareOutcome:
+    """What ``compare_variants`` produced."""
+
+    comparison: ComparisonRecord
+    records: dict[str, RunRecord]
+    out_dir: Path
+    files: dict[str, Path] = field(default_factory=dict)
+
+
+def compare_variants(
+    suite: str | Path | SuiteSpec,
+    variants: list[str],
+    *,
+    out_dir: Path | None = None,
+    mlflow: bool = True,
+    lang: str = "nl",
+    progress: bool = True,
+    base_url: str | None = None,
+    refresh: bool = False,
+    **_: Any,
+) -> CompareOutcome:
+    """Run (or reuse cached responses of) each variant and compare them with the first."""
+    from ragwacht.evals.run import RunOptions, run_suite
+
+    spec = suite if isinstance(suite, SuiteSpec) else load_suite(suite)
+    if len(variants) < 2:
+        raise ConfigError(
+            "compare needs at least two variants", field="--variants", hint="e.g. default,no-reranker"
+        )
+    unknown = [v for v in variants if spec.variants and v not in spec.variants]
+    if unknown:
+        raise ConfigError(
+            f"unknown variant(s): {', '.join(unknown)}",
+            file=spec.path,
+            field="variants",
+            hint=f"declared: {', '.join(spec.variants)}",
+        )
+    out = (out_dir or spec.project_root / "reports" / spec.name / "compare").resolve()
+    records: dict[str, RunRecord] = {}
+    for v in variants:
+        outcome = run_suite(
+            spec,
+            RunOptions(
+                variant=v,
+                out_dir=out / v,
+                gate=False,
+                baseline="none",
+                mlflow=False,
+                lang=lang,
+                progress=progress,
+                base_url=base_url,
+                refresh=refresh,
+                write_report=False,
+            ),
+        )
+        records[v] = outcome.record
+    alpha = float(spec.gate.get("alpha", 0.05)) if isinstance(spec.gate, dict) else 0.05
+    comparison = compare_records(records, reference=variants[0], alpha=alpha)
+    files = {"comparison": comparison.save(out / "comparison.json")}
+    try:
+        from ragwacht.reports.html import write_comparison_report
+    except ImportError:
+        pass
+    else:
+        files["report"] = write_comparison_report(
+            comparison, records, out / "comparison.html", lang=lang
+        )
+    if mlflow:
+        from ragwacht.tracking import log_comparison
+
+        parent = log_comparison(comparison, list(records.values()), artifacts=files,
+                                project_root=spec.project_root)
+        comparison.mlflow_parent_run_id = parent
+        comparison.save(files["comparison"])
+    return CompareOutcome(comparison=comparison, records=records, out_dir=out, files=files)

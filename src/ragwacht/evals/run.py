@@ -1,0 +1,477 @@
+"""run_suite(): runner -> metrics -> RunRecord (on disk first) -> gate -> outputs -> MLflow."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import logging
+import platform
+import subprocess
+import sys
+import uuid
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from ragwacht import __version__
+from ragwacht.datasets.models import GoldenCase, GoldenSet
+from ragwacht.errors import ConfigError, ExitCode
+from ragwacht.evals.record import CaseResult, JudgeInfo, Manifest, RunRecord, write_atomic
+from ragwacht.evals.spec import DEFAULT_VARIANT, SuiteSpec, load_suite
+from ragwacht.evals.summary import summarize_metric
+from ragwacht.metrics.base import Metric, MetricResult, ScoreInput, create_metric
+from ragwacht.runners.models import Response
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunOptions:
+    """Options of one ``ragwacht run``."""
+
+    variant: str | None = None
+    out_dir: Path | None = None
+    gate: bool = False
+    baseline: str | None = None  # path to a record/baseline file, "mlflow", "none" or None=auto
+    mlflow: bool = True
+    tracking_uri: str | None = None
+    lang: str | None = None
+    resume: bool = False
+    refresh: bool = False
+    progress: bool = True
+    limit: int | None = None
+    base_url: str | None = None  # point the profile at another URL (the demo uses this)
+    write_report: bool = True
+    console: Console | None = None
+
+
+@dataclass
+class RunOutcome:
+    """What a run produced and the exit code it implies."""
+
+    record: RunRecord
+    out_dir: Path
+    files: dict[str, Path] = field(default_factory=dict)
+    gate: Any | None = None
+    baseline: RunRecord | None = None
+    exit_code: int = ExitCode.OK
+
+
+def _git(*args: str, cwd: Path) -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=5, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def default_out_dir(spec: SuiteSpec, variant: str) -> Path:
+    """``reports/<suite>/<variant>/`` under the project root."""
+    return spec.project_root / "reports" / spec.name / variant
+
+
+def state_dir(spec: SuiteSpec) -> Path:
+    """Where caches live (git-ignored): ``.ragwacht/`` under the project root."""
+    return spec.project_root / ".ragwacht"
+
+
+def build_metrics(spec: SuiteSpec, verifiers: dict[str, Any]) -> list[Metric]:
+    """Instantiate the suite's metrics, handing judge-based metrics their verifier."""
+    metrics: list[Metric] = []
+    seen: set[str] = set()
+    for i, m in enumerate(spec.metrics):
+        options = dict(m.options)
+        if m.judge is not None:
+            if m.judge not in verifiers:
+                raise ConfigError(
+                    f"metric '{m.name}' uses judge '{m.judge}', which is not defined",
+                    file=spec.path,
+                    field=f"metrics.{i}.judge",
+                    hint=f"define it under judges: (defined: {', '.join(verifiers) or 'none'})",
+                )
+            options["verifier"] = verifiers[m.judge]
+        try:
+            metric = create_metric(m.name, **options)
+        except ConfigError as exc:
+            p = exc.first
+            raise ConfigError(
+                p.message, file=spec.path, field=f"metrics.{i}", hint=p.hint
+            ) from exc
+        if metric.id in seen:
+            raise ConfigError(
+                f"metric '{metric.id}' listed twice", file=spec.path, field=f"metrics.{i}"
+            )
+        seen.add(metric.id)
+        metrics.append(metric)
+    return metrics
+
+
+def build_verifiers(spec: SuiteSpec) -> dict[str, Any]:
+    """Instantiate the suite's judges (verifiers) by name."""
+    from ragwacht.metrics.judges.factory import make_verifier, parse_judge_config
+
+    cache = state_dir(spec) / "judge-cache"
+    out: dict[str, Any] = {}
+    for name, raw in spec.judges.items():
+        cfg = parse_judge_config(raw, file=spec.path, field=f"judges.{name}")
+        out[name] = make_verifier(cfg, cache_dir=cache)
+    return out
+
+
+async def score_cases(
+    metrics: Sequence[Metric],
+    items: Sequence[ScoreInput],
+    *,
+    progress: bool = True,
+    console: Console | None = None,
+) -> list[dict[str, MetricResult]]:
+    """Score every item with every metric; a metric that crashes marks its cases not scored."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    results: list[dict[str, MetricResult]] = [{} for _ in items]
+    with Progress(
+        TextColumn("[bold]scoring[/] {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not progress,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("", total=len(metrics))
+        for metric in metrics:
+            bar.update(task, description=metric.id)
+            try:
+                scored = await metric.score_batch(items)
+            except Exception as exc:  # a broken backend must not cost the other metrics
+                log.warning("metric %s failed: %s", metric.id, exc)
+                reason = f"metric failed: {type(exc).__name__}: {exc}"[:300]
+                scored = [metric.not_scored(reason, error=True) for _ in items]
+            for slot, res in zip(results, scored, strict=True):
+                slot[metric.id] = res
+            bar.advance(task)
+    return results
+
+
+def _judge_infos(metrics: Sequence[Metric], verifiers: dict[str, Any]) -> list[JudgeInfo]:
+    from ragwacht.metrics.calibration import find_calibration
+
+    infos: dict[str, JudgeInfo] = {}
+    candidates = list(verifiers.values())
+    for m in metrics:
+        v = m.options.get("verifier") if hasattr(m, "options") else None
+        if v is not None:
+            candidates.append(v)
+    for v in candidates:
+        vid = getattr(v, "id", None)
+        if not vid or vid in infos:
+            continue
+        cal = find_calibration(vid)
+        infos[vid] = JudgeInfo(
+            id=vid,
+            kind=getattr(v, "kind", "unknown"),
+            model=getattr(v, "model", None),
+            prompt_version=getattr(v, "prompt_version", None),
+            prompt_hash=getattr(v, "prompt_hash", None),
+            weak=bool(getattr(v, "weak", False)),
+            calibration=cal.model_dump(mode="json") if cal is not None else None,
+        )
+    return list(infos.values())
+
+
+def write_case_table(record: RunRecord, path: Path) -> Path:
+    """Per-case CSV: one row per case with every metric value (empty = not scored)."""
+    metric_ids = list(record.summary)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".csv.tmp")
+    with tmp.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["case_id", "tags", "error", "latency_ms", "answer", *metric_ids])
+        for c in record.cases:
+            r = c.response
+            w.writerow(
+                [
+                    c.case_id,
+                    ";".join(c.tags),
+                    r.error or "",
+                    "" if r.latency_ms is None else f"{r.latency_ms:.1f}",
+                    (r.answer or "")[:2000],
+                    *[
+                        "" if (m := c.metrics.get(mid)) is None or m.value is None else m.value
+                        for mid in metric_ids
+                    ],
+                ]
+            )
+    tmp.replace(path)
+    return path
+
+
+def _select_cases(gs: GoldenSet, limit: int | None) -> list[GoldenCase]:
+    return gs.cases[:limit] if limit else list(gs.cases)
+
+
+async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
+    from ragwacht.datasets.io import load_golden_set
+    from ragwacht.runners.execute import ExecOptions, ResponseCache, ResponseStore, run_cases
+    from ragwacht.runners.profile import load_profile, variant_from_spec
+
+    console = opts.console or Console(stderr=True)
+    variant_name = opts.variant or (spec.variant_names()[0])
+    if spec.variants and variant_name not in spec.variants:
+        raise ConfigError(
+            f"unknown variant '{variant_name}'",
+            file=spec.path,
+            field="variants",
+            hint=f"choose one of: {', '.join(spec.variants)}",
+        )
+    variant = variant_from_spec(variant_name, spec.variants.get(variant_name, {}), file=spec.path)
+    gs = load_golden_set(spec.resolve(spec.dataset))
+    cases = _select_cases(gs, opts.limit)
+    profile = load_profile(spec.resolve(spec.endpoint))
+    if opts.base_url:
+        profile = profile.with_base_url(opts.base_url)
+    out_dir = (opts.out_dir or default_out_dir(spec, variant_name)).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    verifiers = build_verifiers(spec)
+    metrics = build_metrics(spec, verifiers)
+    started = _now()
+    root = spec.project_root
+    try:
+        from ragwacht.tracking.ci_env import ci_context
+
+        ci = ci_context()
+    except ImportError:  # pragma: no cover - tracking is part of the package
+        ci = {}
+    manifest = Manifest(
+        harness_version=__version__,
+        git_sha=ci.get("git_sha") or _git("rev-parse", "HEAD", cwd=root),
+        git_branch=ci.get("branch") or _git("rev-parse", "--abbrev-ref", "HEAD", cwd=root),
+        suite_name=spec.name,
+        suite_path=str(spec.path) if spec.path else None,
+        suite_hash=spec.suite_hash(),
+        dataset_name=gs.manifest.name,
+        dataset_version=gs.manifest.version,
+        dataset_digest=gs.digest,
+        dataset_path=gs.path,
+        endpoint_profile=profile.public_dict(),
+        variant=variant_name,
+        variant_settings=variant.model_dump(mode="json", exclude={"name"}),
+        metrics=[m.describe() for m in metrics],
+        ci={k: str(v) for k, v in ci.items() if v},
+        python=sys.version.split()[0],
+        platform=platform.platform(terse=True),
+        started_at=started,
+    )
+
+    ex = spec.execution
+    exec_opts = ExecOptions(
+        concurrency=ex.concurrency,
+        rate_limit=ex.rate_limit,
+        attempt_timeout_s=ex.timeout_s,
+        overall_timeout_s=ex.overall_timeout_s,
+        max_retries=ex.max_retries,
+    )
+    store = ResponseStore(out_dir / "responses.jsonl", fresh=not opts.resume)
+    cache = ResponseCache(state_dir(spec) / "response-cache")
+    responses = await run_cases(
+        profile,
+        cases,
+        variant=variant,
+        options=exec_opts,
+        store=store,
+        cache=cache,
+        resume=opts.resume,
+        refresh=opts.refresh,
+        repeats=ex.repeats,
+        progress=opts.progress,
+    )
+    by_case: dict[str, list[Response]] = {}
+    for r in responses:
+        by_case.setdefault(r.case_id, []).append(r)
+    for rs in by_case.values():
+        rs.sort(key=lambda r: r.repeat)
+
+    items = [
+        ScoreInput(
+            case=c,
+            response=by_case[c.id][0],
+            repeats=by_case[c.id] if ex.repeats > 1 else [],
+            language=c.language(opts.lang or gs.manifest.language or spec.lang),
+        )
+        for c in cases
+    ]
+    try:
+        scored = await score_cases(metrics, items, progress=opts.progress, console=console)
+    finally:
+        for v in verifiers.values():
+            close = getattr(v, "aclose", None)
+            if close is not None:
+                await close()
+
+    case_results = [
+        CaseResult(
+            case_id=c.id,
+            tags=list(c.tags),
+            question=c.question,
+            reference_answer=c.reference_answer,
+            expected_behavior=c.expected_behavior.value,
+            gold_doc_ids=[g.doc_id for g in c.gold_contexts],
+            response=it.response,
+            repeats=it.repeats[1:] if it.repeats else [],
+            metrics=res,
+        )
+        for c, it, res in zip(cases, items, scored, strict=True)
+    ]
+    gate_policy = None
+    seed = 0
+    n_resamples = 10_000
+    if spec.gate:
+        from ragwacht.ci.policy import parse_policy
+
+        gate_policy = parse_policy(spec.gate, file=spec.path)
+        seed = getattr(gate_policy, "seed", 0)
+        n_resamples = getattr(gate_policy, "n_resamples", 10_000)
+    summary = {
+        m.id: summarize_metric(
+            m, case_results, breakdown=spec.breakdown, n_resamples=n_resamples, seed=seed
+        )
+        for m in metrics
+    }
+    manifest.judges = _judge_infos(metrics, verifiers)
+    manifest.finished_at = _now()
+    record = RunRecord(
+        run_id=uuid.uuid4().hex,
+        suite=spec.name,
+        variant=variant_name,
+        manifest=manifest,
+        cases=case_results,
+        summary=summary,
+        endpoint_errors=sum(1 for c in case_results if c.response.error is not None),
+        judge_errors=sum(
+            1 for c in case_results if any(m.error for m in c.metrics.values())
+        ),
+    )
+    files: dict[str, Path] = {}
+    # The record goes to disk before anything else can fail.
+    files["record"] = record.save(out_dir / "run.json")
+    files["cases"] = write_case_table(record, out_dir / "cases.csv")
+    outcome = RunOutcome(record=record, out_dir=out_dir, files=files)
+
+    baseline = load_baseline(spec, variant_name, opts, exclude_run_id=record.run_id)
+    outcome.baseline = baseline
+    if gate_policy is not None:
+        from ragwacht.ci.gate import gate
+
+        result = gate(record, baseline, gate_policy)
+        record.gate = result.model_dump(mode="json")
+        outcome.gate = result
+        if opts.gate:
+            outcome.exit_code = int(result.exit_code)
+    elif opts.gate:
+        raise ConfigError(
+            "--gate given but the suite has no gate policy",
+            file=spec.path,
+            field="gate",
+            hint="add a gate: section (see ci/gate-policy.example.yaml)",
+        )
+    record.save(files["record"])
+    files.update(write_outputs(record, outcome.gate, out_dir, lang=opts.lang or spec.lang,
+                               baseline=baseline, write_report=opts.write_report))
+    if opts.mlflow:
+        from ragwacht.tracking import log_run
+
+        run_id = log_run(record, artifacts=files, tracking_uri=opts.tracking_uri,
+                         project_root=spec.project_root)
+        if run_id is None:
+            record.warnings.append(
+                f"MLflow logging failed; the run record is safe at {files['record']}"
+            )
+        record.mlflow_run_id = run_id
+        record.save(files["record"])
+    return outcome
+
+
+def load_baseline(
+    spec: SuiteSpec, variant: str, opts: RunOptions, *, exclude_run_id: str | None = None
+) -> RunRecord | None:
+    """Find the baseline: an explicit file, MLflow (newest on the base branch) or the suite's file."""
+    choice = opts.baseline
+    if choice == "none":
+        return None
+    if choice and choice != "mlflow":
+        return RunRecord.load(Path(choice))
+    if (choice == "mlflow" or (choice is None and spec.baseline.mlflow)) and opts.mlflow:
+        try:
+            from ragwacht.tracking import find_baseline
+
+            found = find_baseline(
+                spec.name,
+                variant,
+                branch=spec.baseline.branch,
+                tracking_uri=opts.tracking_uri,
+                exclude_run_id=exclude_run_id,
+                project_root=spec.project_root,
+            )
+        except Exception as exc:  # an MLflow outage must not stop the gate
+            warnings.warn(f"baseline lookup in MLflow failed: {exc}", stacklevel=2)
+            found = None
+        if found is not None or choice == "mlflow":
+            return found
+    path = spec.resolve(spec.baseline.file) if spec.baseline.file else None
+    if path is None:
+        path = spec.project_root / "ci" / "baselines" / f"{spec.name}.json"
+    return RunRecord.load(path) if path.exists() else None
+
+
+def write_outputs(
+    record: RunRecord,
+    gate_result: Any | None,
+    out_dir: Path,
+    *,
+    lang: str = "nl",
+    baseline: RunRecord | None = None,
+    write_report: bool = True,
+) -> dict[str, Path]:
+    """Write JUnit XML, Markdown summary, OpenMetrics text and the HTML report."""
+    from ragwacht.reports.junit import write_junit
+    from ragwacht.reports.markdown import render_markdown
+    from ragwacht.reports.openmetrics import render_openmetrics
+
+    files: dict[str, Path] = {}
+    files["junit"] = write_junit(record, gate_result, out_dir / "junit.xml")
+    md = render_markdown(record, gate_result)
+    write_atomic(out_dir / "summary.md", md)
+    files["markdown"] = out_dir / "summary.md"
+    write_atomic(out_dir / "metrics.txt", render_openmetrics(record))
+    files["metrics_txt"] = out_dir / "metrics.txt"
+    if write_report:
+        try:
+            from ragwacht.reports.html import write_run_report
+        except ImportError:
+            pass
+        else:
+            files["report"] = write_run_report(
+                record, out_dir / "report.html", lang=lang, baseline=baseline
+            )
+    return files
+
+
+def run_suite(suite: str | Path | SuiteSpec, opts: RunOptions | None = None) -> RunOutcome:
+    """Run a suite end to end (see module docstring) and return the outcome."""
+    spec = suite if isinstance(suite, SuiteSpec) else load_suite(suite)
+    return asyncio.run(_run_async(spec, opts or RunOptions()))
+
+
+__all__ = ["DEFAULT_VARIANT", "RunOptions", "RunOutcome", "run_suite"]

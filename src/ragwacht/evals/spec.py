@@ -1,0 +1,170 @@
+"""SuiteSpec: a golden set x an endpoint profile x metrics x judges x a gate policy (YAML)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ragwacht.errors import ConfigError, Problem, Location
+
+SCHEMA_VERSION = 1
+DEFAULT_VARIANT = "default"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MetricSpec(_Strict):
+    """One metric in a suite: its name, the judge it uses and its options.
+
+    In YAML either a bare name (``recall@5``) or a mapping whose keys other than ``name`` and
+    ``judge`` are the metric's options.
+    """
+
+    name: str
+    judge: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_yaml(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            return {"name": data}
+        if isinstance(data, dict):
+            known = {"name", "judge", "options"}
+            extra = {k: v for k, v in data.items() if k not in known}
+            if extra:
+                data = {k: v for k, v in data.items() if k in known}
+                data["options"] = {**data.get("options", {}), **extra}
+        return data
+
+
+class ExecutionSpec(_Strict):
+    """How politely and how persistently to call the endpoint."""
+
+    concurrency: int = Field(default=8, ge=1, le=1024)
+    rate_limit: float | None = Field(default=None, gt=0, description="requests per second")
+    timeout_s: float = Field(default=30.0, gt=0, description="per attempt")
+    overall_timeout_s: float | None = Field(default=None, gt=0)
+    max_retries: int = Field(default=3, ge=0, le=20)
+    repeats: int = Field(default=1, ge=1, le=50, description="ask each case N times")
+
+
+class BaselineSpec(_Strict):
+    """Where the baseline comes from."""
+
+    branch: str = "main"
+    file: str | None = None
+    mlflow: bool = True
+
+
+class SuiteSpec(_Strict):
+    """A suite as written in ``evals/<suite>.yaml``; relative paths resolve from that file."""
+
+    schema_version: int = SCHEMA_VERSION
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    description: str = ""
+    dataset: str
+    endpoint: str
+    variants: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    metrics: list[MetricSpec] = Field(min_length=1)
+    judges: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    gate: dict[str, Any] = Field(default_factory=dict)
+    breakdown: list[str] = Field(default_factory=lambda: ["topic", "lang", "difficulty"])
+    execution: ExecutionSpec = Field(default_factory=ExecutionSpec)
+    baseline: BaselineSpec = Field(default_factory=BaselineSpec)
+    lang: str = "nl"
+
+    # Set by load_suite, not part of the YAML.
+    path: Path | None = Field(default=None, exclude=True)
+
+    def resolve(self, rel: str) -> Path:
+        """Resolve a path written in the suite relative to the suite file."""
+        p = Path(rel).expanduser()
+        if p.is_absolute() or self.path is None:
+            return p
+        return (self.path.parent / p).resolve()
+
+    @property
+    def project_root(self) -> Path:
+        """The project folder: nearest ancestor of the suite holding pyproject/.git/ci."""
+        start = self.path.parent if self.path else Path.cwd()
+        for d in [start, *start.parents]:
+            if any((d / m).exists() for m in ("pyproject.toml", ".git", "ragwacht.yaml")):
+                return d
+        return start
+
+    def variant_names(self) -> list[str]:
+        """Declared variants, the default first."""
+        names = list(self.variants) or [DEFAULT_VARIANT]
+        return names
+
+    def suite_hash(self) -> str:
+        """sha256 over the canonical form of the spec (what was asked, not where it lives)."""
+        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _line_of(text: str, key: str) -> int | None:
+    """Best-effort 1-based line of a top-level YAML key (for error messages)."""
+    for i, line in enumerate(text.splitlines(), 1):
+        if line.startswith(f"{key}:"):
+            return i
+    return None
+
+
+def load_suite(path: str | Path) -> SuiteSpec:
+    """Load and validate a suite YAML; every problem is reported with file, line and field."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError("suite file not found", file=path, hint="check the path") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read suite file: {exc}", file=path) from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ConfigError(
+            f"not valid YAML: {getattr(exc, 'problem', exc)}",
+            file=path,
+            line=(mark.line + 1) if mark else None,
+            hint="fix the YAML syntax",
+        ) from exc
+    if not isinstance(data, dict):
+        raise ConfigError("a suite must be a YAML mapping", file=path, hint="see evals/README.md")
+    try:
+        spec = SuiteSpec.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err["loc"])
+            top = str(err["loc"][0]) if err["loc"] else ""
+            msg = err["msg"]
+            hint = None
+            if err["type"] == "extra_forbidden":
+                msg = "unknown field"
+                hint = "remove it or check the spelling (see evals/README.md)"
+            problems.append(Problem(msg, Location(path, _line_of(text, top), loc), hint))
+        raise ConfigError(problems=problems) from exc
+    spec.path = path.resolve()
+    problems = []
+    for key, rel in (("dataset", spec.dataset), ("endpoint", spec.endpoint)):
+        if not spec.resolve(rel).exists():
+            problems.append(
+                Problem(
+                    f"{spec.resolve(rel)} does not exist",
+                    Location(path, _line_of(text, key), key),
+                    "paths are relative to the suite file",
+                )
+            )
+    if problems:
+        raise ConfigError(problems=problems)
+    return spec

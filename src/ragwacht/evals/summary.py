@@ -1,0 +1,85 @@
+"""Aggregate per-case metric results into run-level summaries (mean, 95% CI, scored/total)."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+
+from ragwacht.evals.record import CaseResult, MetricSummary, TagSummary
+from ragwacht.metrics.base import Metric
+
+
+def _is_binary(values: Sequence[float]) -> bool:
+    return all(v in (0.0, 1.0) for v in values)
+
+
+def summarize_metric(
+    metric: Metric,
+    cases: Sequence[CaseResult],
+    *,
+    breakdown: Sequence[str] = (),
+    n_resamples: int = 10_000,
+    seed: int = 0,
+) -> MetricSummary:
+    """Summarize one metric over the run's cases.
+
+    The mean is over scored cases only; ``scored/total`` says how many that is. A rate
+    (every value 0 or 1) gets a Wilson interval, other scores a bootstrap percentile interval.
+    """
+    from ragwacht import stats
+
+    mid = metric.id
+    results = [c.metrics.get(mid) for c in cases]
+    values = [r.value for r in results if r is not None and r.value is not None]
+    errors = sum(1 for r in results if r is not None and r.error)
+    reasons = Counter(
+        (r.reason or "not scored") for r in results if r is not None and r.value is None
+    )
+    mean = sum(values) / len(values) if values else None
+    ci_low = ci_high = p50 = p95 = None
+    if values:
+        if metric.kind == "measure":
+            p50 = stats.percentile(values, 50)
+            p95 = stats.percentile(values, 95)
+        if _is_binary(values):
+            ci_low, ci_high = stats.wilson_interval(int(sum(values)), len(values))
+        elif len(values) >= 2:
+            ci_low, ci_high = stats.bootstrap_mean_ci(values, n_resamples=n_resamples, seed=seed)
+        else:
+            ci_low = ci_high = mean
+    by_tag: dict[str, dict[str, TagSummary]] = {}
+    for key in breakdown:
+        groups: dict[str, list[float | None]] = defaultdict(list)
+        prefix = key + ":"
+        for case, res in zip(cases, results, strict=True):
+            for tag in case.tags:
+                if tag.startswith(prefix):
+                    groups[tag[len(prefix) :]].append(res.value if res is not None else None)
+        if groups:
+            by_tag[key] = {
+                val: TagSummary(
+                    mean=(sum(s) / len(s)) if (s := [v for v in vs if v is not None]) else None,
+                    scored=len(s),
+                    total=len(vs),
+                )
+                for val, vs in sorted(groups.items())
+            }
+    d = metric.describe()
+    return MetricSummary(
+        metric=mid,
+        kind=metric.kind,
+        higher_is_better=metric.higher_is_better,
+        unit=metric.unit,
+        weak=bool(d.get("weak")),
+        judge=metric.judge_id,
+        mean=mean,
+        ci_low=ci_low,
+        ci_high=ci_high,
+        scored=len(values),
+        total=len(cases),
+        errors=errors,
+        p50=p50,
+        p95=p95,
+        by_tag=by_tag,
+        not_scored_reasons=dict(reasons.most_common()),
+    )
