@@ -17,7 +17,9 @@ from ragwacht.tracking import find_baseline, list_runs, log_record_file, log_run
 pytestmark = pytest.mark.integration
 
 
-def _record(run_id: str, *, variant: str = "default", branch: str = "main", mean: float = 0.75) -> RunRecord:
+def _record(
+    run_id: str, *, variant: str = "default", branch: str = "main", mean: float = 0.75
+) -> RunRecord:
     vals = [1.0, 1.0, 1.0, 0.0] if mean == 0.75 else [1.0, 0.0, 0.0, 0.0]
     cases = [
         CaseResult(
@@ -37,7 +39,10 @@ def _record(run_id: str, *, variant: str = "default", branch: str = "main", mean
         dataset_digest="sha256:" + "ab" * 32,
         started_at=datetime.now(UTC),
         git_branch=branch,
-        endpoint_profile={"type": "http", "headers": {"Authorization": "Bearer ${env:TRACK_TOKEN}"}},
+        endpoint_profile={
+            "type": "http",
+            "headers": {"Authorization": "Bearer ${env:TRACK_TOKEN}"},
+        },
     )
     return RunRecord(
         run_id=run_id,
@@ -45,7 +50,9 @@ def _record(run_id: str, *, variant: str = "default", branch: str = "main", mean
         variant=variant,
         manifest=manifest,
         cases=cases,
-        summary={"recall@5": MetricSummary(metric="recall@5", mean=sum(vals) / 4, scored=4, total=4)},
+        summary={
+            "recall@5": MetricSummary(metric="recall@5", mean=sum(vals) / 4, scored=4, total=4)
+        },
     )
 
 
@@ -71,7 +78,12 @@ def _roundtrip(uri: str | None, tmp_path: Path) -> None:
     assert [c.case_id for c in base.cases] == ["c0", "c1", "c2", "c3"]
     # The run that is being gated is never its own baseline.
     again = find_baseline(
-        "suite-a", "default", branch="main", tracking_uri=uri, project_root=root, exclude_run_id="new"
+        "suite-a",
+        "default",
+        branch="main",
+        tracking_uri=uri,
+        project_root=root,
+        exclude_run_id="new",
     )
     assert again is not None and again.run_id == "old"
     trend = list_runs("suite-a", "default", branch="main", tracking_uri=uri, project_root=root)

@@ -33,7 +33,13 @@ def _record(**manifest_kw: object) -> RunRecord:
             by_tag={"topic": {"woz en bag": TagSummary(mean=0.25, scored=4, total=4)}},
         ),
         "latency_ms": MetricSummary(
-            metric="latency_ms", kind="measure", mean=120.0, p50=100.0, p95=300.0, scored=10, total=10
+            metric="latency_ms",
+            kind="measure",
+            mean=120.0,
+            p50=100.0,
+            p95=300.0,
+            scored=10,
+            total=10,
         ),
     }
     return RunRecord(run_id="r1", suite="s", variant="v", manifest=m, cases=[], summary=summary)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
-import click
 import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
 from ragwacht import __version__
-from ragwacht.errors import ConfigError, ExitCode, RagwachtError
+from ragwacht.errors import ConfigError, RagwachtError
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -32,7 +30,7 @@ def render_error(exc: RagwachtError) -> None:
 class _Group(TyperGroup):
     """Turns ragwacht errors raised by any subcommand into a message and an exit code."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
         try:
             return super().invoke(ctx)
         except RagwachtError as exc:
@@ -81,8 +79,5 @@ _register()
 
 def main() -> None:
     """Console-script entry point."""
-    try:
-        app()
-    except click.exceptions.UsageError as exc:  # pragma: no cover - typer handles these
-        exc.show()
-        sys.exit(ExitCode.CONFIG)
+    # Usage errors exit 2 (typer's own handling), matching ExitCode.CONFIG.
+    app()

@@ -9,11 +9,15 @@ import typer
 
 def command(
     suite: Path = typer.Argument(..., help="Suite spec, e.g. evals/registers-demo.yaml."),
-    variants: str = typer.Option(..., "--variants", help="Comma-separated; the first is the reference."),
+    variants: str = typer.Option(
+        ..., "--variants", help="Comma-separated; the first is the reference."
+    ),
     out: Path | None = typer.Option(None, "--out", help="Output folder."),
     lang: str = typer.Option("nl", "--lang", help="Report language: nl or en."),
     no_mlflow: bool = typer.Option(False, "--no-mlflow", help="Do not log to MLflow."),
-    base_url: str | None = typer.Option(None, "--base-url", help="Override the endpoint's base URL."),
+    base_url: str | None = typer.Option(
+        None, "--base-url", help="Override the endpoint's base URL."
+    ),
     refresh: bool = typer.Option(False, "--refresh", help="Bypass the response cache."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
@@ -25,8 +29,14 @@ def command(
 
     names = [v.strip() for v in variants.split(",") if v.strip()]
     outcome = compare_variants(
-        suite, names, out_dir=out, mlflow=not no_mlflow, lang=lang, progress=not quiet,
-        base_url=base_url, refresh=refresh,
+        suite,
+        names,
+        out_dir=out,
+        mlflow=not no_mlflow,
+        lang=lang,
+        progress=not quiet,
+        base_url=base_url,
+        refresh=refresh,
     )
     c = outcome.comparison
     console = Console(highlight=False)

@@ -17,14 +17,19 @@ def command(
     no_mlflow: bool = typer.Option(False, "--no-mlflow", help="Do not log to MLflow."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
-    """Serve the demo bot on loopback, run the demo suite, gate against the demo baseline, report."""
+    """Serve the demo bot on loopback, run the demo suite, gate, report."""
     from ragwacht.cli.output import print_outcome
     from ragwacht.demo.job import run_demo
 
     if lang not in ("nl", "en"):
         raise typer.BadParameter("use nl or en", param_hint="--lang")
     outcome = run_demo(
-        suite=suite, variant=variant, out_dir=out, lang=lang, mlflow=not no_mlflow, progress=not quiet
+        suite=suite,
+        variant=variant,
+        out_dir=out,
+        lang=lang,
+        mlflow=not no_mlflow,
+        progress=not quiet,
     )
     print_outcome(outcome)
     raise typer.Exit(outcome.exit_code)

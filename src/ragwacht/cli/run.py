@@ -10,17 +10,23 @@ import typer
 def command(
     suite: Path = typer.Argument(..., help="Suite spec, e.g. evals/registers-demo.yaml."),
     variant: str | None = typer.Option(None, "--variant", "-v", help="Variant to run."),
-    out: Path | None = typer.Option(None, "--out", help="Output folder (default reports/<suite>/<variant>)."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Output folder (default reports/<suite>/<variant>)."
+    ),
     gate: bool = typer.Option(False, "--gate", help="Exit 3/4 when the gate fails (for CI)."),
     baseline: str | None = typer.Option(
         None, "--baseline", help="Baseline: a run record/baseline file, 'mlflow' or 'none'."
     ),
     no_mlflow: bool = typer.Option(False, "--no-mlflow", help="Do not log to MLflow."),
     lang: str | None = typer.Option(None, "--lang", help="Report language: nl or en."),
-    resume: bool = typer.Option(False, "--resume", help="Keep finished responses, call only the missing ones."),
+    resume: bool = typer.Option(
+        False, "--resume", help="Keep finished responses, call only the missing ones."
+    ),
     refresh: bool = typer.Option(False, "--refresh", help="Bypass the response cache."),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N cases."),
-    base_url: str | None = typer.Option(None, "--base-url", help="Override the endpoint's base URL."),
+    base_url: str | None = typer.Option(
+        None, "--base-url", help="Override the endpoint's base URL."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Run a suite: call the chatbot for every case, score, write the record and outputs."""

@@ -224,7 +224,9 @@ def compare_variants(
     spec = suite if isinstance(suite, SuiteSpec) else load_suite(suite)
     if len(variants) < 2:
         raise ConfigError(
-            "compare needs at least two variants", field="--variants", hint="e.g. default,no-reranker"
+            "compare needs at least two variants",
+            field="--variants",
+            hint="e.g. default,no-reranker",
         )
     unknown = [v for v in variants if spec.variants and v not in spec.variants]
     if unknown:
@@ -267,8 +269,9 @@ def compare_variants(
     if mlflow:
         from ragwacht.tracking import log_comparison
 
-        parent = log_comparison(comparison, list(records.values()), artifacts=files,
-                                project_root=spec.project_root)
+        parent = log_comparison(
+            comparison, list(records.values()), artifacts=files, project_root=spec.project_root
+        )
         comparison.mlflow_parent_run_id = parent
         comparison.save(files["comparison"])
     return CompareOutcome(comparison=comparison, records=records, out_dir=out, files=files)

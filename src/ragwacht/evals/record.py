@@ -141,7 +141,8 @@ class RunRecord(_Model):
         version = data.get("schema_version") if isinstance(data, dict) else None
         if version != SCHEMA_VERSION:
             raise ConfigError(
-                f"run record schema_version {version!r} is not supported (expected {SCHEMA_VERSION})",
+                f"run record schema_version {version!r} is not supported"
+                f" (expected {SCHEMA_VERSION})",
                 file=path,
                 field="schema_version",
                 hint="re-run the suite with this version of ragwacht",

@@ -105,9 +105,7 @@ def build_metrics(spec: SuiteSpec, verifiers: dict[str, Any]) -> list[Metric]:
             metric = create_metric(m.name, **options)
         except ConfigError as exc:
             p = exc.first
-            raise ConfigError(
-                p.message, file=spec.path, field=f"metrics.{i}", hint=p.hint
-            ) from exc
+            raise ConfigError(p.message, file=spec.path, field=f"metrics.{i}", hint=p.hint) from exc
         if metric.id in seen:
             raise ConfigError(
                 f"metric '{metric.id}' listed twice", file=spec.path, field=f"metrics.{i}"
@@ -359,9 +357,7 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
         cases=case_results,
         summary=summary,
         endpoint_errors=sum(1 for c in case_results if c.response.error is not None),
-        judge_errors=sum(
-            1 for c in case_results if any(m.error for m in c.metrics.values())
-        ),
+        judge_errors=sum(1 for c in case_results if any(m.error for m in c.metrics.values())),
     )
     files: dict[str, Path] = {}
     # The record goes to disk before anything else can fail.
@@ -387,13 +383,22 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
             hint="add a gate: section (see ci/gate-policy.example.yaml)",
         )
     record.save(files["record"])
-    files.update(write_outputs(record, outcome.gate, out_dir, lang=opts.lang or spec.lang,
-                               baseline=baseline, write_report=opts.write_report))
+    files.update(
+        write_outputs(
+            record,
+            outcome.gate,
+            out_dir,
+            lang=opts.lang or spec.lang,
+            baseline=baseline,
+            write_report=opts.write_report,
+        )
+    )
     if opts.mlflow:
         from ragwacht.tracking import log_run
 
-        run_id = log_run(record, artifacts=files, tracking_uri=opts.tracking_uri,
-                         project_root=spec.project_root)
+        run_id = log_run(
+            record, artifacts=files, tracking_uri=opts.tracking_uri, project_root=spec.project_root
+        )
         if run_id is None:
             record.warnings.append(
                 f"MLflow logging failed; the run record is safe at {files['record']}"
@@ -406,7 +411,7 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
 def load_baseline(
     spec: SuiteSpec, variant: str, opts: RunOptions, *, exclude_run_id: str | None = None
 ) -> RunRecord | None:
-    """Find the baseline: an explicit file, MLflow (newest on the base branch) or the suite's file."""
+    """Find the baseline: an explicit file, MLflow (newest on the base branch) or a file."""
     choice = opts.baseline
     if choice == "none":
         return None

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ragwacht.errors import ConfigError, Problem, Location
+from ragwacht.errors import ConfigError, Location, Problem
 
 SCHEMA_VERSION = 1
 DEFAULT_VARIANT = "default"

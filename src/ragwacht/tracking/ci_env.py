@@ -17,8 +17,10 @@ def _git(*args: str) -> str | None:
 
 
 def ci_context(env: Mapping[str, str] | None = None, *, use_git: bool = True) -> dict[str, str]:
-    """The CI facts a run should carry: ``provider``, ``git_sha``, ``branch``, ``base_branch``,
-    ``pr`` and ``ci_url`` (keys absent when unknown).
+    """The CI facts a run should carry.
+
+    Keys (absent when unknown): ``provider``, ``git_sha``, ``branch``, ``base_branch``, ``pr``
+    and ``ci_url``.
     """
     e = os.environ if env is None else env
     ctx: dict[str, str] = {}

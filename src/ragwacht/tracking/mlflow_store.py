@@ -249,7 +249,7 @@ def log_run(
                 _log_dataset(client, rid, record)
             except Exception as exc:  # the dataset view is a convenience; the digest is a param
                 log.debug("dataset input not logged: %s", exc)
-            for name, path in (artifacts or {}).items():
+            for path in (artifacts or {}).values():
                 if path and Path(path).exists():
                     client.log_artifact(rid, str(path))
             if not any(Path(p).name == RECORD_ARTIFACT for p in (artifacts or {}).values()):
