@@ -1,11 +1,123 @@
-"""``ragwacht gate``: Gate an existing run record against a baseline."""
+"""``ragwacht gate RUN_RECORD``: gate an existing run record against a baseline."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
+from ragwacht.errors import ConfigError
 
-def command() -> None:
-    """Gate an existing run record against a baseline."""
-    typer.echo("not available yet")
-    raise typer.Exit(2)
+
+def _load_policy(policy: Path | None, record: object) -> object:
+    from ragwacht.ci.policy import load_policy, parse_policy
+
+    metrics = list(getattr(record, "summary", {}) or {})
+    if policy is not None:
+        return load_policy(policy, metrics=metrics)
+    suite_path = getattr(getattr(record, "manifest", None), "suite_path", None)
+    if suite_path and Path(suite_path).is_file():
+        from ragwacht.evals.spec import load_suite
+
+        spec = load_suite(suite_path)
+        if spec.gate:
+            return parse_policy(spec.gate, file=spec.path, metrics=metrics)
+    raise ConfigError(
+        "no gate policy: the record's suite file has no gate: section or cannot be found",
+        field="--policy",
+        hint="pass --policy ci/gate-policy.yaml (see ci/gate-policy.example.yaml)",
+    )
+
+
+def _load_baseline(choice: str | None, record: object, tracking_uri: str | None) -> object:
+    from ragwacht.evals.record import RunRecord
+
+    if choice in (None, "", "none"):
+        return None
+    if choice != "mlflow":
+        return RunRecord.load(Path(choice))
+    try:
+        from ragwacht.tracking import find_baseline
+    except ImportError as exc:
+        raise ConfigError(
+            "baseline lookup in MLflow is not available in this installation",
+            field="--baseline",
+            hint="pass a baseline file instead: --baseline ci/baselines/<suite>.json",
+        ) from exc
+    rec = record
+    found = find_baseline(
+        rec.suite,  # type: ignore[attr-defined]
+        rec.variant,  # type: ignore[attr-defined]
+        tracking_uri=tracking_uri,
+        exclude_run_id=rec.run_id,  # type: ignore[attr-defined]
+    )
+    if found is None:
+        raise ConfigError(
+            "no baseline run found in MLflow for this suite and variant",
+            field="--baseline",
+            hint="log a run on the base branch first, or pass --baseline FILE.json / none",
+        )
+    return found
+
+
+def command(
+    run_record: Path = typer.Argument(..., help="run.json written by `ragwacht run`."),
+    baseline: str = typer.Option(
+        "none", "--baseline", help="Baseline record JSON, 'mlflow' (newest on main) or 'none'."
+    ),
+    policy: Path | None = typer.Option(
+        None, "--policy", help="Gate policy YAML (default: the gate: section of the suite)."
+    ),
+    junit: Path | None = typer.Option(None, "--junit", help="Write JUnit XML here."),
+    markdown: Path | None = typer.Option(None, "--markdown", help="Write a Markdown summary."),
+    metrics_txt: Path | None = typer.Option(
+        None, "--metrics-txt", help="Write OpenMetrics text (GitLab metrics report)."
+    ),
+    json_out: Path | None = typer.Option(None, "--json", help="Write the gate result as JSON."),
+    update_record: bool = typer.Option(
+        False, "--update-record", help="Store the gate result in the run record file."
+    ),
+    tracking_uri: str | None = typer.Option(
+        None, "--tracking-uri", envvar="MLFLOW_TRACKING_URI", help="MLflow for --baseline mlflow."
+    ),
+) -> None:
+    """Gate an existing run record against a baseline. Exit 0 pass, 3 fail, 4 error budget."""
+    from rich.console import Console
+
+    from ragwacht.ci.gate import gate
+    from ragwacht.evals.record import RunRecord, write_atomic
+    from ragwacht.reports.annotations import emit_annotations
+    from ragwacht.reports.junit import write_junit
+    from ragwacht.reports.markdown import append_step_summary, render_markdown
+    from ragwacht.reports.openmetrics import render_openmetrics
+
+    record = RunRecord.load(run_record)
+    pol = _load_policy(policy, record)
+    base = _load_baseline(baseline, record, tracking_uri)
+    result = gate(record, base, pol)  # type: ignore[arg-type]
+    record.gate = result.model_dump(mode="json")
+    if update_record:
+        record.save(run_record)
+    if junit is not None:
+        write_junit(record, result, junit)
+    md = render_markdown(record, result)
+    if markdown is not None:
+        write_atomic(markdown, md)
+    append_step_summary(md)
+    if metrics_txt is not None:
+        write_atomic(metrics_txt, render_openmetrics(record))
+    if json_out is not None:
+        write_atomic(json_out, result.model_dump_json(indent=1))
+    emit_annotations(record, result)
+    console = Console(highlight=False)
+    colour = "green" if result.passed else "red"
+    console.print(
+        f"[bold {colour}]{result.verdict.upper()}[/] gate for [bold]{record.suite}[/] / "
+        f"{record.variant}: {result.headline}"
+    )
+    for r in result.rules:
+        mark = {True: "[green]pass[/]", False: "[red]FAIL[/]", None: "[dim]n/a[/]"}[r.passed]
+        console.print(f"  {mark}  {r.message}", markup=True)
+    for w in result.warnings:
+        console.print(f"[yellow]warning[/]: {w}")
+    raise typer.Exit(int(result.exit_code))

@@ -123,13 +123,15 @@ def compare_records(
             shared = sorted(set(a) & set(b))
             xs = [a[i] for i in shared]
             ys = [b[i] for i in shared]
+            diff: float | None = None
+            lo: float | None = None
+            hi: float | None = None
+            p: float | None = None
             if len(shared) >= 2:
                 pr = stats.paired_difference(
                     xs, ys, n_resamples=n_resamples, seed=seed, alternative="two-sided"
                 )
                 diff, lo, hi, p = pr.mean_diff, pr.ci_low, pr.ci_high, pr.p_value
-            else:
-                diff = lo = hi = p = None
             sign = 1 if s.higher_is_better else -1
             wins = sum(1 for x, y in zip(xs, ys, strict=True) if sign * (x - y) > 1e-12)
             losses = sum(1 for x, y in zip(xs, ys, strict=True) if sign * (y - x) > 1e-12)

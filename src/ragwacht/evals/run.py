@@ -338,7 +338,7 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
     if spec.gate:
         from ragwacht.ci.policy import parse_policy
 
-        gate_policy = parse_policy(spec.gate, file=spec.path)
+        gate_policy = parse_policy(spec.gate, file=spec.path, metrics=[m.id for m in metrics])
         seed = getattr(gate_policy, "seed", 0)
         n_resamples = getattr(gate_policy, "n_resamples", 10_000)
     summary = {
@@ -459,6 +459,12 @@ def write_outputs(
     md = render_markdown(record, gate_result)
     write_atomic(out_dir / "summary.md", md)
     files["markdown"] = out_dir / "summary.md"
+    if gate_result is not None:
+        from ragwacht.reports.annotations import emit_annotations
+        from ragwacht.reports.markdown import append_step_summary
+
+        append_step_summary(md)  # only when $GITHUB_STEP_SUMMARY is set
+        emit_annotations(record, gate_result)  # only on GitHub Actions
     write_atomic(out_dir / "metrics.txt", render_openmetrics(record))
     files["metrics_txt"] = out_dir / "metrics.txt"
     if write_report:

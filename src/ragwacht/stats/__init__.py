@@ -1,1 +1,32 @@
-"""ragwacht.stats."""
+"""Statistics for scores and gates: bootstrap and Wilson intervals, paired tests, power.
+
+All resampling is numpy-vectorised and seeded, so results are reproducible.
+"""
+
+from ragwacht.stats.intervals import (
+    bootstrap_mean_ci,
+    bootstrap_percentile_ci,
+    percentile,
+    wilson_interval,
+)
+from ragwacht.stats.paired import (
+    PairedResult,
+    holm,
+    mcnemar_exact,
+    paired_difference,
+    sign_flip_test,
+)
+from ragwacht.stats.power import min_detectable_drop
+
+__all__ = [
+    "PairedResult",
+    "bootstrap_mean_ci",
+    "bootstrap_percentile_ci",
+    "holm",
+    "mcnemar_exact",
+    "min_detectable_drop",
+    "paired_difference",
+    "percentile",
+    "sign_flip_test",
+    "wilson_interval",
+]

@@ -1,0 +1,694 @@
+"""gate(): the CI decision for one run, against thresholds and (optionally) a baseline.
+
+The decision, in order:
+
+1. **Error budget.** Cases where the endpoint or a judge failed, over all cases. Above
+   ``max_error_rate`` the verdict is *fail* with exit code 4, whatever the quality numbers say:
+   they were computed on a biased remainder and cannot be trusted either way.
+2. **Evidence.** Per gated metric, scored cases over the cases it applies to must reach
+   ``min_scored_fraction``; otherwise the metric fails as "not enough evidence" (exit 3).
+   Not scorable is never 0 and never averaged in.
+3. **Thresholds.** The point estimate (mean, or a percentile for measures such as latency) is
+   compared with ``min``/``max``; with ``use_ci_bound`` the whole confidence interval must
+   clear the limit instead.
+4. **Regression** against the baseline, on case ids both runs share and both scored, paired
+   per case. A metric regresses when its mean drop exceeds the rule's ``max_drop`` **and** the
+   one-sided paired sign-flip test rejects "no drop" at ``alpha`` after Holm's adjustment
+   across all regression tests of the run (several metrics are several tests). McNemar's exact
+   test on per-case pass/fail and the flipped case ids are reported alongside, not gated.
+
+Exit codes: 0 pass, 3 a quality rule failed, 4 the error budget was exceeded (4 wins over 3).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from ragwacht import stats
+from ragwacht.ci.cases import (
+    case_passes,
+    format_value,
+    is_failure,
+    is_not_applicable,
+    values_by_case,
+)
+from ragwacht.ci.policy import DEFAULT_CASE_PASS, GatePolicy, GateRule
+from ragwacht.errors import ConfigError, ExitCode
+from ragwacht.evals.record import MetricSummary, RunRecord
+
+GATE_SCHEMA_VERSION = 1
+RuleKind = Literal["threshold", "regression", "scored_fraction", "error_budget"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RuleResult(_Model):
+    """The outcome of one check.
+
+    ``passed`` is None when the check could not be evaluated (no baseline, no shared cases);
+    that never fails the gate and the message says why.
+    """
+
+    name: str
+    kind: RuleKind
+    metric: str | None = None
+    stat: str | None = None
+    observed: float | None = None
+    limit: float | None = None
+    op: Literal[">=", "<="] | None = None
+    baseline: float | None = None
+    delta: float | None = Field(default=None, description="current - baseline, signed")
+    drop: float | None = Field(default=None, description="drop in the metric's bad direction")
+    ci_low: float | None = None
+    ci_high: float | None = None
+    p_value: float | None = None
+    p_adjusted: float | None = None
+    n: int | None = None
+    n_paired: int | None = None
+    mcnemar_p: float | None = None
+    min_detectable_drop: float | None = None
+    unit: str = ""
+    passed: bool | None
+    message: str
+
+
+class MetricFlips(_Model):
+    """Cases whose per-case pass/fail changed against the baseline, for one metric."""
+
+    metric: str
+    case_pass: float
+    pass_to_fail: list[str] = Field(default_factory=list)
+    fail_to_pass: list[str] = Field(default_factory=list)
+    mcnemar_p: float | None = Field(default=None, description="one-sided: more pass->fail")
+    mcnemar_p_two_sided: float | None = None
+
+
+class GatedMetric(_Model):
+    """A metric the gate watches, with the settings and evidence it was judged on."""
+
+    metric: str
+    kind: str = "score"
+    higher_is_better: bool = True
+    unit: str = ""
+    weak: bool = False
+    case_pass: float | None = None
+    regression: bool = False
+    max_drop: float | None = None
+    mean: float | None = None
+    scored: int = 0
+    applicable: int = 0
+    total: int = 0
+    min_detectable_drop: float | None = None
+
+
+class GateResult(_Model):
+    """The gate's verdict with every check, stored as ``RunRecord.gate``."""
+
+    schema_version: int = GATE_SCHEMA_VERSION
+    verdict: Literal["pass", "fail"]
+    exit_code: int
+    headline: str
+    rules: list[RuleResult]
+    metrics: list[GatedMetric] = Field(default_factory=list)
+    flips: list[MetricFlips] = Field(default_factory=list)
+    cases: int = 0
+    failed_cases: int = 0
+    error_rate: float | None = None
+    baseline_run_id: str | None = None
+    baseline_git_sha: str | None = None
+    dataset_digest: str | None = None
+    baseline_dataset_digest: str | None = None
+    dataset_changed: bool | None = None
+    shared_cases: int | None = None
+    only_in_run: int | None = None
+    only_in_baseline: int | None = None
+    alpha: float = 0.05
+    family_wise: str = "holm"
+    policy: dict[str, Any] = Field(default_factory=dict)
+    warnings: list[str] = Field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        """Whether the verdict is pass."""
+        return self.verdict == "pass"
+
+    def failed_rules(self) -> list[RuleResult]:
+        """Checks that failed."""
+        return [r for r in self.rules if r.passed is False]
+
+    def metric(self, name: str) -> GatedMetric | None:
+        """The gated metric called ``name``, if any."""
+        return next((m for m in self.metrics if m.metric == name), None)
+
+
+def _summary_for(record: RunRecord, metric: str) -> MetricSummary | None:
+    s = record.summary.get(metric)
+    if s is not None:
+        return s
+    # A record without a summary entry but with per-case values (a slimmed baseline, a record
+    # written by hand): take direction and kind from the registry.
+    if not any(metric in c.metrics for c in record.cases):
+        return None
+    try:
+        from ragwacht.metrics.base import metric_class
+
+        cls = metric_class(metric)
+        hib, kind, unit = cls.higher_is_better, cls.kind, cls.unit
+    except ConfigError:
+        hib, kind, unit = True, "score", ""
+    vals = [v for v in values_by_case(record, metric).values() if v is not None]
+    return MetricSummary(
+        metric=metric,
+        kind=kind,
+        higher_is_better=hib,
+        unit=unit,
+        mean=(sum(vals) / len(vals)) if vals else None,
+        scored=len(vals),
+        total=len(record.cases),
+    )
+
+
+def _rule_field(i: int, name: str) -> str:
+    return f"gate.rules[{i}].{name}"
+
+
+def _resolve(record: RunRecord, policy: GatePolicy) -> list[tuple[GatedMetric, list[GateRule]]]:
+    """The gated metrics with their rules, validated against what the run computed."""
+    rules = list(policy.rules)
+    if not rules:
+        rules = [GateRule(metric=m) for m, s in record.summary.items() if s.kind == "score"]
+    by_metric: dict[str, list[GateRule]] = {}
+    for i, rule in enumerate(rules):
+        s = _summary_for(record, rule.metric)
+        if s is None:
+            known = ", ".join(sorted(record.summary)) or "(none)"
+            raise ConfigError(
+                f"gated metric '{rule.metric}' was not computed in this run",
+                field=_rule_field(i, "metric"),
+                hint=f"add it to the suite's metrics or remove the rule; this run has: {known}",
+            )
+        if s.kind == "score":
+            for attr in ("min", "max", "case_pass"):
+                v = getattr(rule, attr)
+                if v is not None and not 0.0 <= v <= 1.0:
+                    raise ConfigError(
+                        f"{attr} {v} is outside 0..1 for score metric '{rule.metric}'",
+                        field=_rule_field(i, attr),
+                        hint="scores are fractions: write 0.85, not 85",
+                    )
+            if rule.max_drop is not None and rule.max_drop > 1.0:
+                raise ConfigError(
+                    f"max_drop {rule.max_drop} is more than the whole 0..1 scale",
+                    field=_rule_field(i, "max_drop"),
+                    hint="write absolute points as a fraction: 0.05 for 5 points",
+                )
+        by_metric.setdefault(rule.metric, []).append(rule)
+    out = []
+    for name, mrules in by_metric.items():
+        s = _summary_for(record, name)
+        assert s is not None  # checked above
+        case_pass = next((r.case_pass for r in mrules if r.case_pass is not None), None)
+        if case_pass is None and s.kind == "score":
+            case_pass = DEFAULT_CASE_PASS
+        drops: list[float] = []
+        for r in mrules:
+            if not r.regression:
+                continue
+            if r.max_drop is not None:
+                drops.append(r.max_drop)
+            elif s.kind == "score":
+                drops.append(policy.max_drop)
+        gm = GatedMetric(
+            metric=name,
+            kind=s.kind,
+            higher_is_better=s.higher_is_better,
+            unit=s.unit,
+            weak=s.weak,
+            case_pass=case_pass,
+            regression=bool(drops),
+            max_drop=min(drops) if drops else None,
+            total=len(record.cases),
+        )
+        out.append((gm, mrules))
+    return out
+
+
+def _fmt_points(x: float) -> str:
+    return f"{100 * x:.1f} points"
+
+
+def _fmt_delta(x: float, unit: str) -> str:
+    return _fmt_points(x) if not unit else format_value(x, unit)
+
+
+def _metric_version(record: RunRecord, metric: str) -> str | None:
+    for c in record.cases:
+        r = c.metrics.get(metric)
+        if r is not None:
+            return r.metric_version
+    return None
+
+
+def _evidence(
+    record: RunRecord, gm: GatedMetric, policy: GatePolicy
+) -> tuple[list[float], RuleResult]:
+    """Scored values of the metric and the scored-fraction check."""
+    scored: list[float] = []
+    applicable = 0
+    for c in record.cases:
+        r = c.metrics.get(gm.metric)
+        if is_not_applicable(c, r):
+            continue
+        applicable += 1
+        if r is not None and r.value is not None:
+            scored.append(float(r.value))
+    gm.scored, gm.applicable = len(scored), applicable
+    gm.mean = float(np.mean(scored)) if scored else None
+    frac = (len(scored) / applicable) if applicable else None
+    name = f"scored_fraction {gm.metric} >= {policy.min_scored_fraction:g}"
+    if frac is None:
+        ok, msg = False, f"{gm.metric}: no case this metric applies to; nothing to judge"
+    elif frac + 1e-12 >= policy.min_scored_fraction:
+        ok = True
+        msg = f"{gm.metric}: scored {len(scored)}/{applicable} applicable cases ({frac:.0%})"
+    else:
+        ok = False
+        msg = (
+            f"{gm.metric}: only {len(scored)}/{applicable} applicable cases scored ({frac:.0%}, "
+            f"need {policy.min_scored_fraction:.0%}): not enough evidence"
+        )
+    rr = RuleResult(
+        name=name,
+        kind="scored_fraction",
+        metric=gm.metric,
+        observed=frac,
+        limit=policy.min_scored_fraction,
+        op=">=",
+        n=applicable,
+        passed=ok,
+        message=msg,
+    )
+    return scored, rr
+
+
+def _threshold(
+    gm: GatedMetric, rule: GateRule, values: list[float], policy: GatePolicy
+) -> list[RuleResult]:
+    """One result per bound (min, max) of a threshold rule."""
+    out: list[RuleResult] = []
+    bounds = [(">=", rule.min), ("<=", rule.max)]
+    if all(b is None for _, b in bounds):
+        return out
+    q = rule.percentile
+    observed = ci_low = ci_high = None
+    if values:
+        if q is None:
+            observed = float(np.mean(values))
+            if all(v in (0.0, 1.0) for v in values):
+                ci_low, ci_high = stats.wilson_interval(
+                    int(sum(values)), len(values), policy.confidence
+                )
+            else:
+                ci_low, ci_high = stats.bootstrap_mean_ci(
+                    values, policy.confidence, policy.n_resamples, policy.seed
+                )
+        else:
+            observed = stats.percentile(values, q)
+            ci_low, ci_high = stats.bootstrap_percentile_ci(
+                values, q, policy.confidence, policy.n_resamples, policy.seed
+            )
+    for op, bound in bounds:
+        if bound is None:
+            continue
+        name = f"threshold {gm.metric} {rule.stat} {op} {bound:g}"
+        if rule.use_ci_bound:
+            name += " (CI)"
+        lim = format_value(bound, gm.unit)
+        if observed is None:
+            out.append(
+                RuleResult(
+                    name=name,
+                    kind="threshold",
+                    metric=gm.metric,
+                    stat=rule.stat,
+                    limit=bound,
+                    op=op,
+                    n=0,
+                    unit=gm.unit,
+                    passed=False,
+                    message=f"{gm.metric} {rule.stat}: no scored cases, cannot show {op} {lim}",
+                )
+            )
+            continue
+        if rule.use_ci_bound:
+            tested = ci_low if op == ">=" else ci_high
+            what = "CI lower bound" if op == ">=" else "CI upper bound"
+        else:
+            tested, what = observed, rule.stat
+        assert tested is not None
+        ok = tested >= bound - 1e-12 if op == ">=" else tested <= bound + 1e-12
+        shown = format_value(tested, gm.unit)
+        ci = f" (95% CI {format_value(ci_low, gm.unit)}–{format_value(ci_high, gm.unit)})"
+        if policy.confidence != 0.95:
+            ci = ci.replace("95%", f"{policy.confidence:.0%}")
+        if ok:
+            msg = f"{gm.metric} {what} {shown} {op} {lim}{ci}"
+        else:
+            bad = "<" if op == ">=" else ">"
+            msg = f"{gm.metric} {what} {shown} {bad} {lim}{ci}: threshold crossed"
+        out.append(
+            RuleResult(
+                name=name,
+                kind="threshold",
+                metric=gm.metric,
+                stat=rule.stat,
+                observed=observed,
+                limit=bound,
+                op=op,
+                ci_low=ci_low,
+                ci_high=ci_high,
+                n=len(values),
+                unit=gm.unit,
+                passed=ok,
+                message=msg,
+            )
+        )
+    return out
+
+
+def _regression(
+    record: RunRecord,
+    baseline: RunRecord | None,
+    gm: GatedMetric,
+    policy: GatePolicy,
+) -> tuple[RuleResult, MetricFlips | None]:
+    """The paired comparison with the baseline (decision taken later, after Holm)."""
+    assert gm.max_drop is not None
+    name = f"regression {gm.metric} drop <= {gm.max_drop:g}"
+    base = RuleResult(
+        name=name,
+        kind="regression",
+        metric=gm.metric,
+        limit=gm.max_drop,
+        op="<=",
+        unit=gm.unit,
+        passed=None,
+        message="",
+    )
+    if baseline is None:
+        base.message = f"{gm.metric}: no baseline, regression not checked"
+        return base, None
+    bvals = values_by_case(baseline, gm.metric)
+    if not bvals:
+        base.message = f"{gm.metric}: the baseline has no values for this metric; not compared"
+        return base, None
+    v_now, v_base = _metric_version(record, gm.metric), _metric_version(baseline, gm.metric)
+    if v_now is not None and v_base is not None and v_now != v_base:
+        base.message = (
+            f"{gm.metric}: metric definition changed (version {v_base} -> {v_now}); "
+            "values are not comparable, not compared"
+        )
+        return base, None
+    cvals = values_by_case(record, gm.metric)
+    ids = [c.case_id for c in record.cases if c.case_id in bvals]
+    pairs = [(i, cvals.get(i), bvals[i]) for i in ids]
+    paired = [(i, float(a), float(b)) for i, a, b in pairs if a is not None and b is not None]
+    base.n_paired = len(paired)
+    base.n = len(paired)
+    if not paired:
+        base.message = f"{gm.metric}: no case scored in both runs; not compared"
+        return base, None
+    a = [p[1] for p in paired]
+    b = [p[2] for p in paired]
+    alternative: Literal["less", "greater"] = "less" if gm.higher_is_better else "greater"
+    pr = stats.paired_difference(
+        a,
+        b,
+        confidence=policy.confidence,
+        n_resamples=policy.n_resamples,
+        seed=policy.seed,
+        alternative=alternative,
+    )
+    base.observed = float(np.mean(a))
+    base.baseline = float(np.mean(b))
+    base.delta = pr.mean_diff
+    base.drop = (-pr.mean_diff if gm.higher_is_better else pr.mean_diff) + 0.0
+    base.ci_low, base.ci_high = pr.ci_low, pr.ci_high
+    base.p_value = pr.p_value
+    flips = None
+    if gm.case_pass is not None:
+        t = gm.case_pass
+        p2f = [
+            i
+            for i, x, y in paired
+            if case_passes(y, gm.higher_is_better, t) and not case_passes(x, gm.higher_is_better, t)
+        ]
+        f2p = [
+            i
+            for i, x, y in paired
+            if not case_passes(y, gm.higher_is_better, t) and case_passes(x, gm.higher_is_better, t)
+        ]
+        flips = MetricFlips(
+            metric=gm.metric,
+            case_pass=t,
+            pass_to_fail=p2f,
+            fail_to_pass=f2p,
+            mcnemar_p=stats.mcnemar_exact(len(p2f), len(f2p), "greater"),
+            mcnemar_p_two_sided=stats.mcnemar_exact(len(p2f), len(f2p), "two-sided"),
+        )
+        base.mcnemar_p = flips.mcnemar_p
+    if gm.kind == "score":
+        p_ref = min(1.0, max(0.0, base.baseline))
+        base.min_detectable_drop = stats.min_detectable_drop(
+            len(paired), p_ref, policy.alpha, policy.power
+        )
+    return base, flips
+
+
+def _decide_regressions(
+    rows: list[RuleResult], gms: dict[str, GatedMetric], policy: GatePolicy
+) -> None:
+    tested = [r for r in rows if r.p_value is not None]
+    ps = [r.p_value for r in tested if r.p_value is not None]
+    adjusted = stats.holm(ps) if policy.family_wise == "holm" else list(ps)
+    for r, padj in zip(tested, adjusted, strict=True):
+        gm = gms[r.metric or ""]
+        r.p_adjusted = padj
+        assert r.drop is not None and r.limit is not None and r.delta is not None
+        too_big = r.drop > r.limit + 1e-12
+        significant = padj <= policy.alpha
+        r.passed = not (too_big and significant)
+        change = (
+            f"{gm.metric} {format_value(r.baseline, gm.unit)} -> "
+            f"{format_value(r.observed, gm.unit)} on {r.n_paired} shared cases "
+            f"(change {_signed(r.delta, gm.unit)}, 95% CI {_signed(r.ci_low, gm.unit)} to "
+            f"{_signed(r.ci_high, gm.unit)})"
+        )
+        p_txt = f"p = {r.p_value:.3g}" + (
+            f", Holm {padj:.3g}" if policy.family_wise == "holm" else ""
+        )
+        tol = _fmt_delta(r.limit, gm.unit)
+        if not r.passed:
+            r.message = (
+                f"{change}: dropped {_fmt_delta(r.drop, gm.unit)}, more than the {tol} "
+                f"tolerance, and the drop is significant ({p_txt} <= {policy.alpha:g}): regression"
+            )
+        elif too_big:
+            r.message = (
+                f"{change}: dropped {_fmt_delta(r.drop, gm.unit)} but not significantly "
+                f"({p_txt} > {policy.alpha:g}): may be noise, not failed"
+            )
+        else:
+            r.message = f"{change}: within the {tol} tolerance ({p_txt})"
+
+
+def _signed(x: float | None, unit: str) -> str:
+    if x is None:
+        return "–"
+    if not unit:
+        return f"{100 * x:+.1f} pt"
+    return ("+" if x >= 0 else "") + format_value(x, unit)
+
+
+def gate(record: RunRecord, baseline: RunRecord | None, policy: GatePolicy) -> GateResult:
+    """Decide whether a run passes its quality gate (see the module docstring).
+
+    Args:
+        record: the run to judge.
+        baseline: the run to compare with (same suite and variant, e.g. the newest on
+            ``main``), or None for thresholds only.
+        policy: rules and statistical settings.
+
+    Returns:
+        The verdict with every check; store ``result.model_dump(mode="json")`` as
+        ``record.gate``.
+
+    Raises:
+        ConfigError: a rule names a metric the run did not compute, or a bound is off-scale.
+
+    """
+    resolved = _resolve(record, policy)
+    rows: list[RuleResult] = []
+    warnings: list[str] = []
+    n_cases = len(record.cases)
+    failed_cases = sum(1 for c in record.cases if is_failure(c))
+    error_rate = (failed_cases / n_cases) if n_cases else None
+    budget_ok = error_rate is not None and error_rate <= policy.max_error_rate + 1e-12
+    if error_rate is None:
+        budget_msg = "the run has no cases: nothing can be trusted"
+    else:
+        budget_msg = (
+            f"{failed_cases}/{n_cases} cases ({error_rate:.1%}) had an endpoint or judge "
+            f"failure; budget {policy.max_error_rate:.0%}"
+        )
+        if not budget_ok:
+            budget_msg += ": exceeded, the scores cannot be trusted"
+    rows.append(
+        RuleResult(
+            name=f"error_budget error_rate <= {policy.max_error_rate:g}",
+            kind="error_budget",
+            observed=error_rate,
+            limit=policy.max_error_rate,
+            op="<=",
+            n=n_cases,
+            passed=budget_ok,
+            message=budget_msg,
+        )
+    )
+    gms = {gm.metric: gm for gm, _ in resolved}
+    regressions: list[RuleResult] = []
+    flips: list[MetricFlips] = []
+    for gm, mrules in resolved:
+        values, evidence = _evidence(record, gm, policy)
+        rows.append(evidence)
+        for rule in mrules:
+            rows.extend(_threshold(gm, rule, values, policy))
+        if gm.kind == "score" and gm.mean is not None:
+            gm.min_detectable_drop = stats.min_detectable_drop(
+                gm.scored, min(1.0, max(0.0, gm.mean)), policy.alpha, policy.power
+            )
+        if gm.regression:
+            rr, fl = _regression(record, baseline, gm, policy)
+            regressions.append(rr)
+            rows.append(rr)
+            if fl is not None:
+                flips.append(fl)
+    _decide_regressions(regressions, gms, policy)
+
+    digest = record.manifest.dataset_digest
+    result_extra: dict[str, Any] = {"dataset_digest": digest}
+    if baseline is not None:
+        now_ids = {c.case_id for c in record.cases}
+        base_ids = {c.case_id for c in baseline.cases}
+        bdigest = baseline.manifest.dataset_digest
+        changed = bdigest != digest
+        result_extra.update(
+            baseline_run_id=baseline.run_id,
+            baseline_git_sha=baseline.manifest.git_sha,
+            baseline_dataset_digest=bdigest,
+            dataset_changed=changed,
+            shared_cases=len(now_ids & base_ids),
+            only_in_run=len(now_ids - base_ids),
+            only_in_baseline=len(base_ids - now_ids),
+        )
+        if changed:
+            warnings.append(
+                f"the dataset changed since the baseline ({bdigest[:19]}… -> {digest[:19]}…): "
+                f"only the {len(now_ids & base_ids)} shared cases are compared "
+                f"({len(now_ids - base_ids)} new, {len(base_ids - now_ids)} gone)"
+            )
+        if baseline.suite != record.suite or baseline.variant != record.variant:
+            warnings.append(
+                f"the baseline is {baseline.suite}/{baseline.variant}, this run is "
+                f"{record.suite}/{record.variant}"
+            )
+        for gm in gms.values():
+            bs = baseline.summary.get(gm.metric)
+            now = record.summary.get(gm.metric)
+            if bs is not None and now is not None and bs.judge != now.judge:
+                warnings.append(
+                    f"{gm.metric}: judged by {now.judge or 'no judge'} now and by "
+                    f"{bs.judge or 'no judge'} in the baseline; differences may be the judge's"
+                )
+
+    failed = [r for r in rows if r.passed is False]
+    if not budget_ok:
+        exit_code, verdict = ExitCode.ERROR_BUDGET, "fail"
+    elif failed:
+        exit_code, verdict = ExitCode.GATE_FAILED, "fail"
+    else:
+        exit_code, verdict = ExitCode.OK, "pass"
+    return GateResult(
+        verdict=verdict,
+        exit_code=int(exit_code),
+        headline=_headline(rows, budget_ok, budget_msg),
+        rules=rows,
+        metrics=list(gms.values()),
+        flips=flips,
+        cases=n_cases,
+        failed_cases=failed_cases,
+        error_rate=error_rate,
+        alpha=policy.alpha,
+        family_wise=policy.family_wise,
+        policy=policy.model_dump(mode="json"),
+        warnings=warnings,
+        **result_extra,
+    )
+
+
+def _headline(rows: list[RuleResult], budget_ok: bool, budget_msg: str) -> str:
+    checked = [r for r in rows if r.passed is not None]
+    failed = [r for r in rows if r.passed is False]
+    if not budget_ok:
+        return f"error budget exceeded: {budget_msg}"
+    if not failed:
+        skipped = len(rows) - len(checked)
+        extra = f" ({skipped} not evaluated)" if skipped else ""
+        return f"all {len(checked)} checks passed{extra}"
+    parts = []
+    for r in failed[:3]:
+        if r.kind == "regression":
+            parts.append(f"{r.metric} regressed ({_signed(r.delta, r.unit)})")
+        elif r.kind == "threshold":
+            parts.append(
+                f"{r.metric} {r.stat} {format_value(r.observed, r.unit)} "
+                f"{'<' if r.op == '>=' else '>'} {format_value(r.limit, r.unit)}"
+            )
+        else:
+            parts.append(f"{r.metric}: not enough scored cases")
+    more = f" and {len(failed) - 3} more" if len(failed) > 3 else ""
+    return f"{len(failed)} of {len(checked)} checks failed: " + "; ".join(parts) + more
+
+
+def as_gate_result(value: GateResult | dict[str, Any] | None) -> GateResult | None:
+    """A GateResult from a result or its stored form (``RunRecord.gate``)."""
+    if value is None or isinstance(value, GateResult):
+        return value
+    return GateResult.model_validate(value)
+
+
+def output_metrics(record: RunRecord, result: GateResult | None) -> list[GatedMetric]:
+    """The metrics CI outputs list per case: the gated ones, or every metric without a gate."""
+    if result is not None and result.metrics:
+        return list(result.metrics)
+    out = []
+    for name, s in record.summary.items():
+        out.append(
+            GatedMetric(
+                metric=name,
+                kind=s.kind,
+                higher_is_better=s.higher_is_better,
+                unit=s.unit,
+                weak=s.weak,
+                case_pass=DEFAULT_CASE_PASS if s.kind == "score" else None,
+                mean=s.mean,
+                scored=s.scored,
+                total=s.total,
+            )
+        )
+    return out
