@@ -39,9 +39,9 @@ def print_outcome(outcome: Any) -> None:
     t.add_column("judge")
     for s in rec.summary.values():
         ci = "" if s.ci_low is None else f"{_fmt(s.ci_low, s.unit)} – {_fmt(s.ci_high, s.unit)}"
-        value = _fmt(s.p95 if s.kind == "measure" else s.mean, s.unit)
-        if s.kind == "measure":
-            value = f"p95 {value}"
+        value = _fmt(s.mean, s.unit)
+        if s.kind == "measure" and s.p95 is not None:
+            value = f"{value} (p95 {_fmt(s.p95, s.unit)})"
         judge = (s.judge or "") + (" (weak)" if s.weak else "")
         t.add_row(s.metric, value, ci, f"{s.scored}/{s.total}", judge)
     console.print(t)

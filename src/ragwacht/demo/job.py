@@ -70,6 +70,7 @@ def run_demo(
                 lang=lang,
                 progress=progress,
                 base_url=base_url,
+                stable_cache=True,
             ),
         )
     finally:

@@ -218,7 +218,7 @@ def compare_variants(
     progress: bool = True,
     base_url: str | None = None,
     refresh: bool = False,
-    **_: Any,
+    stable_cache: bool = False,
 ) -> CompareOutcome:
     """Run (or reuse cached responses of) each variant and compare them with the first."""
     from ragwacht.evals.run import RunOptions, run_suite
@@ -253,6 +253,7 @@ def compare_variants(
                 progress=progress,
                 base_url=base_url,
                 refresh=refresh,
+                stable_cache=stable_cache,
                 write_report=False,
             ),
         )

@@ -46,6 +46,9 @@ class RunOptions:
     progress: bool = True
     limit: int | None = None
     base_url: str | None = None  # point the profile at another URL (the demo uses this)
+    # Key the response cache on the profile as written, not on base_url: for a local server
+    # that gets a new port each start (the demo bot) and answers the same on any port.
+    stable_cache: bool = False
     write_report: bool = True
     console: Console | None = None
 
@@ -237,6 +240,7 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
     gs = load_golden_set(spec.resolve(spec.dataset))
     cases = _select_cases(gs, opts.limit)
     profile = load_profile(spec.resolve(spec.endpoint))
+    cache_identity = profile.public_dict() if opts.stable_cache else None
     if opts.base_url:
         profile = profile.with_base_url(opts.base_url)
     out_dir = (opts.out_dir or default_out_dir(spec, variant_name)).resolve()
@@ -294,6 +298,7 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
         refresh=opts.refresh,
         repeats=ex.repeats,
         progress=opts.progress,
+        cache_identity=cache_identity,
     )
     by_case: dict[str, list[Response]] = {}
     for r in responses:

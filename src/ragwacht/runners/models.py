@@ -46,6 +46,9 @@ class Response(BaseModel):
     answer: str | None = None
     contexts: list[RetrievedContext] = Field(default_factory=list)
     cited_ids: list[str] | None = None
+    refused: bool | None = Field(
+        default=None, description="the endpoint's own refusal flag, where it reports one"
+    )
     latency_ms: float | None = None
     usage: Usage = Field(default_factory=Usage)
     cost: float | None = None

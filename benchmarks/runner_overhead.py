@@ -1,0 +1,156 @@
+"""How close the runner gets to the I/O limit, and whether its memory stays flat.
+
+A loopback endpoint answers every request after a fixed latency (asyncio, keep-alive, its own
+process). The runner calls it for N cases at concurrency C; the best possible wall time is
+N x latency / C. Reported: wall time, that limit, ratio = limit / wall (1.0 is perfect; the
+target is >= 0.9), the client's CPU time per case (what the ratio depends on when the
+machine is shared), peak RSS, and RSS after 1,000 and after 10,000 cases with the size of the
+responses kept, so growth beyond the stored responses shows.
+
+    python benchmarks/runner_overhead.py [--cases 1000] [--big 10000] [--latency 0.05]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import resource
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ANSWER = json.dumps(
+    {
+        "answer": "De WOZ-waarde is de waarde die de gemeente aan een woning toekent.",
+        "sources": [
+            {"doc_id": f"doc-{i}", "text": "passage " * 20, "score": 1.0 - i / 10, "rank": i + 1}
+            for i in range(3)
+        ],
+        "usage": {"prompt_tokens": 300, "completion_tokens": 40, "total_tokens": 340},
+    }
+).encode()
+RESPONSE = (
+    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+    + str(len(ANSWER)).encode()
+    + b"\r\n\r\n"
+    + ANSWER
+)
+
+
+def serve(port: int, latency: float, ready: Any) -> None:
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line[:15].lower() == b"content-length:":
+                        length = int(line[15:].strip())
+                if length:
+                    await reader.readexactly(length)
+                await asyncio.sleep(latency)
+                writer.write(RESPONSE)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    async def main() -> None:
+        server = await asyncio.start_server(handle, "127.0.0.1", port, backlog=1024)
+        ready.set()
+        async with server:
+            await server.serve_forever()
+
+    asyncio.run(main())
+
+
+def rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def cpu_s() -> float:
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
+def run(n: int, url: str, concurrency: int) -> tuple[float, float, list]:
+    from ragwacht.datasets.models import GoldenCase
+    from ragwacht.runners import ExecOptions, profile_from_dict, run_cases_sync
+
+    prof = profile_from_dict(
+        {
+            "type": "http",
+            "url": url,
+            "response": {
+                "answer": "$.answer",
+                "contexts": "$.sources[*]",
+                "usage": {"prompt_tokens": "$.usage.prompt_tokens"},
+            },
+        }
+    )
+    cases = [GoldenCase(id=f"c{i}", question=f"Wat is de WOZ-waarde? ({i})") for i in range(n)]
+    opts = ExecOptions(concurrency=concurrency, attempt_timeout_s=30, max_retries=0)
+    t0, c0 = time.perf_counter(), cpu_s()
+    responses = run_cases_sync(prof, cases, options=opts, progress=False)
+    wall, cpu = time.perf_counter() - t0, cpu_s() - c0
+    bad = [r for r in responses if not r.ok]
+    if bad:
+        raise SystemExit(f"{len(bad)} failed responses, e.g. {bad[0].error}")
+    return wall, cpu, responses
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cases", type=int, default=1000)
+    ap.add_argument("--big", type=int, default=10000)
+    ap.add_argument("--latency", type=float, default=0.05)
+    ap.add_argument("--concurrency", type=int, default=32)
+    args = ap.parse_args()
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    ready = mp.Event()
+    server = mp.Process(target=serve, args=(port, args.latency, ready), daemon=True)
+    server.start()
+    ready.wait(10)
+    url = f"http://127.0.0.1:{port}/chat"
+    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    try:
+        run(50, url, args.concurrency)  # warm up imports and connections
+        base = rss_mib()
+        for n in (args.cases, args.big):
+            if n <= 0:
+                continue
+            wall, cpu, responses = run(n, url, args.concurrency)
+            limit = n * args.latency / args.concurrency
+            kept = sum(len(r.model_dump_json()) for r in responses) / 2**20
+            print(
+                f"cases={n:>6} concurrency={args.concurrency} latency={args.latency * 1000:.0f}ms"
+                f"  wall={wall:.2f}s  io_limit={limit:.2f}s  ratio={limit / wall:.3f}"
+                f"  client_cpu={cpu * 1000 / n:.2f}ms/case"
+                f"  rss={rss_mib():.0f}MiB (+{rss_mib() - base:.0f} over warm-up)"
+                f"  peak_rss={peak_rss_mib():.0f}MiB  responses_json={kept:.1f}MiB"
+            )
+            del responses
+    finally:
+        server.terminate()
+        server.join(5)
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

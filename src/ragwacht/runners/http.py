@@ -1,0 +1,217 @@
+"""The ``http`` runner: a templated JSON request, a JSONPath/JMESPath-mapped JSON response."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+from ragwacht._env import scrub, secret_values
+from ragwacht.runners.base import (
+    AttemptError,
+    CallRequest,
+    CallResult,
+    finish_mapping,
+    result_from_mapped,
+    status_error,
+    transport_error,
+)
+from ragwacht.runners.mapping import Mapped, MappingError, apply_mapping, compile_path, merge_mapped
+from ragwacht.runners.profile import HttpProfile, template_variables
+from ragwacht.runners.templating import (
+    TemplateRenderError,
+    env_names,
+    render_json,
+    render_text,
+    resolve_env,
+)
+
+
+def _snippet(text: str, secrets: list[str]) -> str:
+    return scrub(text[:200], secrets).replace("\n", " ")
+
+
+class HttpRunner:
+    """Calls a JSON-over-HTTP chatbot as an :class:`HttpProfile` describes."""
+
+    def __init__(self, profile: HttpProfile, options: Any, *, transport: Any = None) -> None:
+        self.profile = profile
+        self.name = profile.endpoint_key()
+        # Environment references are resolved now, so a missing secret stops the run before
+        # the first call, naming the variable.
+        self._url = resolve_env(profile.url, file=profile.source_path, field="url")
+        self._headers = {
+            k: resolve_env(v, file=profile.source_path, field=f"headers.{k}")
+            for k, v in profile.headers.items()
+        }
+        self._query = {
+            k: resolve_env(v, file=profile.source_path, field=f"query.{k}")
+            for k, v in profile.query.items()
+        }
+        names = env_names(profile.url) + [
+            n for v in [*profile.headers.values(), *profile.query.values()] for n in env_names(v)
+        ]
+        self._secrets = secret_values(names)
+        self._body = profile.body_template()
+        self._timeout = float(options.attempt_timeout_s)
+        self._concurrency = int(options.concurrency)
+        self._transport = transport
+        self._http: httpx.AsyncClient | None = None
+
+    async def __aenter__(self) -> HttpRunner:
+        transport = self._transport
+        limits = httpx.Limits(
+            max_connections=self._concurrency, max_keepalive_connections=self._concurrency
+        )
+        if transport is None:
+            try:
+                from ragwacht.runners._aiohttp_transport import AiohttpTransport
+            except ImportError:  # httpx's own pool works too, at a higher CPU cost
+                pass
+            else:
+                transport = AiohttpTransport(limit=self._concurrency, timeout_s=self._timeout)
+        self._http = httpx.AsyncClient(
+            timeout=httpx.Timeout(self._timeout),
+            limits=limits,
+            transport=transport,
+            headers=self._headers,
+            follow_redirects=True,
+        )
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    def _request_parts(self, request: CallRequest) -> tuple[Any, dict[str, str]]:
+        p = self.profile
+        variables = template_variables(
+            request.case, fields=p.fields, settings=p.settings, variant=request.variant
+        )
+        try:
+            body = render_json(self._body, variables) if self._body is not None else None
+            params = {k: render_text(v, variables) for k, v in self._query.items()}
+        except TemplateRenderError as exc:
+            raise AttemptError("template", str(exc)) from exc
+        if p.fields:
+            if p.method == "GET" and body is None:
+                params.update({k: _param(v) for k, v in p.fields.items()})
+            elif isinstance(body, dict):
+                body = {**body, **p.fields}
+            else:
+                raise AttemptError(
+                    "template",
+                    "the body template must render a JSON object for fields to be merged in",
+                )
+        return body, params
+
+    async def call(self, request: CallRequest) -> CallResult:
+        """Make one HTTP attempt for ``request``."""
+        if self._http is None:
+            raise RuntimeError("use the runner as 'async with runner:'")
+        body, params = self._request_parts(request)
+        kwargs: dict[str, Any] = {"params": params or None}
+        if body is not None:
+            kwargs["json"] = body
+        if self.profile.stream is not None:
+            return await self._call_stream(kwargs)
+        try:
+            resp = await self._http.request(self.profile.method, self._url, **kwargs)
+        except httpx.HTTPError as exc:
+            raise transport_error(exc, self._secrets) from exc
+        if not resp.is_success:
+            raise status_error(resp.status_code, resp.headers, resp.text, self._secrets)
+        try:
+            doc = resp.json()
+        except ValueError as exc:
+            raise AttemptError(
+                "malformed",
+                f"response is not JSON: {_snippet(resp.text, self._secrets)!r}",
+                status_code=resp.status_code,
+            ) from exc
+        return finish_mapping(self.profile.response, doc, status_code=resp.status_code)
+
+    async def _call_stream(self, kwargs: dict[str, Any]) -> CallResult:
+        assert self._http is not None and self.profile.stream is not None
+        spec = self.profile.stream
+        mapping = self.profile.response
+        delta_path = compile_path(spec.delta)
+        headers = {"Accept": "text/event-stream"}
+        try:
+            async with self._http.stream(
+                self.profile.method, self._url, headers=headers, **kwargs
+            ) as resp:
+                if not resp.is_success:
+                    await resp.aread()
+                    raise status_error(resp.status_code, resp.headers, resp.text, self._secrets)
+                ctype = resp.headers.get("content-type", "")
+                if "text/event-stream" not in ctype:
+                    # Some servers answer a non-streaming JSON body; map it as usual.
+                    await resp.aread()
+                    try:
+                        doc = resp.json()
+                    except ValueError as exc:
+                        raise AttemptError(
+                            "malformed",
+                            f"expected server-sent events or JSON, got {ctype or 'no type'}: "
+                            f"{_snippet(resp.text, self._secrets)!r}",
+                            status_code=resp.status_code,
+                        ) from exc
+                    return finish_mapping(mapping, doc, status_code=resp.status_code)
+                merged = Mapped()
+                deltas: list[str] = []
+                last: Any = None
+                async for data in _sse_data(resp):
+                    if data.strip() == spec.done:
+                        break
+                    try:
+                        event = json.loads(data)
+                    except ValueError as exc:
+                        raise AttemptError(
+                            "malformed",
+                            f"event data is not JSON: {_snippet(data, self._secrets)!r}",
+                            status_code=resp.status_code,
+                        ) from exc
+                    last = event
+                    found, delta = delta_path.find(event)
+                    if found and isinstance(delta, str):
+                        deltas.append(delta)
+                    try:
+                        merge_mapped(merged, apply_mapping(mapping, event))
+                    except MappingError as exc:
+                        raise AttemptError(
+                            "mapping", str(exc), status_code=resp.status_code
+                        ) from exc
+                if deltas or (last is not None and merged.answer is None):
+                    merged.answer = "".join(deltas)
+                from ragwacht.runners.mapping import describe_keys
+
+                return result_from_mapped(
+                    mapping, merged, last, status_code=resp.status_code, describe=describe_keys
+                )
+        except httpx.HTTPError as exc:
+            raise transport_error(exc, self._secrets) from exc
+
+
+def _param(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+async def _sse_data(resp: httpx.Response) -> Any:
+    """The data payload of each server-sent event (multi-line data joined with newlines)."""
+    lines: list[str] = []
+    async for line in resp.aiter_lines():
+        if line == "":
+            if lines:
+                yield "\n".join(lines)
+                lines = []
+            continue
+        if line.startswith(":"):
+            continue
+        name, _, value = line.partition(":")
+        if name == "data":
+            lines.append(value[1:] if value.startswith(" ") else value)
+    if lines:
+        yield "\n".join(lines)

@@ -1,0 +1,171 @@
+"""Where responses are kept: a per-run JSONL store (resume) and an on-disk cache (re-scoring).
+
+* :class:`ResponseStore` appends one JSON line per finished response and flushes it at once, so
+  a run that is killed keeps everything it finished; ``resume`` reads it back.
+* :class:`ResponseCache` keeps successful responses across runs, keyed by what determines the
+  request (profile without secrets, variant, case content, repeat index), so scoring the same
+  run again makes no endpoint calls.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import threading
+from pathlib import Path
+from typing import IO, Any
+
+from pydantic import ValidationError
+
+from ragwacht.runners.models import Response
+
+log = logging.getLogger(__name__)
+
+CACHE_FORMAT = 1
+
+Key = tuple[str, str, int]
+"""(case_id, variant, repeat)."""
+
+
+class ResponseStore:
+    """Append-only JSONL of responses for one run directory.
+
+    Args:
+        path: the JSONL file, or a directory (``responses.jsonl`` inside it).
+        fresh: start empty (truncate an existing file) instead of appending to it.
+        fsync: also force each line to disk (survives power loss, not just a killed process).
+
+    """
+
+    FILE_NAME = "responses.jsonl"
+
+    def __init__(self, path: str | Path, *, fresh: bool = False, fsync: bool = False) -> None:
+        path = Path(path)
+        if path.is_dir() or (not path.suffix and not path.exists()):
+            path = path / self.FILE_NAME
+        self.path = path
+        self._fsync = fsync
+        self._fh: IO[str] | None = None
+        self._lock = threading.Lock()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if fresh:
+            self.path.write_text("", encoding="utf-8")
+
+    def load(self) -> dict[Key, Response]:
+        """The last stored response for each (case, variant, repeat).
+
+        Lines that do not parse (a run killed mid-write leaves at most one) are skipped with a
+        warning.
+        """
+        out: dict[Key, Response] = {}
+        if not self.path.exists():
+            return out
+        with self.path.open("r", encoding="utf-8") as fh:
+            for n, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    r = Response.model_validate_json(line)
+                except ValidationError:
+                    log.warning("%s line %d: not a stored response, skipped", self.path, n)
+                    continue
+                out[(r.case_id, r.variant, r.repeat)] = r
+        return out
+
+    def append(self, response: Response) -> None:
+        """Write one response as a line and flush it to the operating system."""
+        line = response.model_dump_json() + "\n"
+        with self._lock:
+            if self._fh is None:
+                self._repair_tail()
+                self._fh = self.path.open("a", encoding="utf-8")
+            self._fh.write(line)
+            self._fh.flush()
+            if self._fsync:
+                os.fsync(self._fh.fileno())
+
+    def _repair_tail(self) -> None:
+        # A killed writer may have left a partial last line; start ours on a fresh line.
+        if self.path.exists() and self.path.stat().st_size:
+            with self.path.open("rb") as fh:
+                fh.seek(-1, os.SEEK_END)
+                if fh.read(1) != b"\n":
+                    with self.path.open("a", encoding="utf-8") as out:
+                        out.write("\n")
+
+    def close(self) -> None:
+        """Close the file (appending again reopens it)."""
+        with self._lock:
+            if self._fh is not None:
+                self._fh.close()
+                self._fh = None
+
+    def __enter__(self) -> ResponseStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def cache_key(
+    profile_public: dict[str, Any], variant: dict[str, Any], case: dict[str, Any], repeat: int
+) -> str:
+    """sha256 over the canonical JSON of what determines a request."""
+    blob = json.dumps(
+        {
+            "format": CACHE_FORMAT,
+            "profile": profile_public,
+            "variant": variant,
+            "case": case,
+            "repeat": repeat,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        default=str,
+    )
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+class ResponseCache:
+    """Successful responses on disk, one small JSON file per key (safe for parallel runs)."""
+
+    def __init__(self, directory: str | Path) -> None:
+        self.directory = Path(directory)
+
+    def _path(self, key: str) -> Path:
+        return self.directory / key[:2] / f"{key}.json"
+
+    def get(self, key: str) -> Response | None:
+        """The cached response for ``key``, or None (a damaged entry counts as a miss)."""
+        path = self._path(key)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except OSError as exc:
+            log.warning("response cache %s unreadable: %s", path, exc)
+            return None
+        try:
+            return Response.model_validate_json(text)
+        except ValidationError:
+            log.warning("response cache entry %s is damaged; ignored", path)
+            return None
+
+    def put(self, key: str, response: Response) -> bool:
+        """Store a successful response; failed ones are never cached. True when stored."""
+        if not response.ok:
+            return False
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp.write_text(response.model_dump_json(), encoding="utf-8")
+        os.replace(tmp, path)
+        return True
+
+    def __len__(self) -> int:
+        if not self.directory.exists():
+            return 0
+        return sum(1 for _ in self.directory.glob("*/*.json"))
