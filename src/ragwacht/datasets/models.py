@@ -28,6 +28,13 @@ class GoldContext(_Strict):
     text: str | None = None
     relevance: int = Field(default=1, ge=0, description="graded relevance; linear gain in nDCG")
 
+    @field_validator("text")
+    @classmethod
+    def _blank_text_is_none(cls, v: str | None) -> str | None:
+        # A blank passage text means "no text": keeps formats that cannot tell an empty cell
+        # from a missing one (CSV, XLSX) lossless, and digests equal across formats.
+        return None if v is not None and not v.strip() else v
+
 
 class Turn(_Strict):
     """One earlier turn of a conversation."""
@@ -58,6 +65,13 @@ class GoldenCase(_Strict):
             raise ValueError("id must not contain surrounding spaces, tabs or newlines")
         return v
 
+    @field_validator("reference_answer")
+    @classmethod
+    def _blank_reference_is_none(cls, v: str | None) -> str | None:
+        # A blank reference answer is no reference: correctness must say "not scorable",
+        # never compare against an empty string.
+        return None if v is not None and not v.strip() else v
+
     @field_validator("question")
     @classmethod
     def _question_not_blank(cls, v: str) -> str:
@@ -71,7 +85,7 @@ class GoldenCase(_Strict):
         return [t[len(prefix) :] for t in self.tags if t.startswith(prefix)]
 
     def language(self, default: str = "nl") -> str:
-        """The case's language from its ``lang:`` tag, else ``default``."""
+        """Return the case's language from its ``lang:`` tag, else ``default``."""
         vals = self.tag_values("lang")
         return vals[0] if vals else default
 

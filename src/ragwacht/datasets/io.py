@@ -1,0 +1,217 @@
+"""Load and save golden sets and case files (JSONL, YAML, CSV, XLSX).
+
+A golden-set folder holds ``dataset.yaml`` (the manifest) and the cases file it names
+(``cases.jsonl`` by default). Case files can be read and written on their own in any of the
+four formats; every format reads back to the same cases, so the digest survives a round trip
+through a spreadsheet. Loading validates everything and raises one
+:class:`~ragwacht.errors.ConfigError` listing every problem, each with file, line and field.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from ragwacht.datasets._check import MANIFEST_NAMES, Loaded, check_records, read_golden_set
+from ragwacht.datasets._read import CASE_SUFFIXES, read_cases_file
+from ragwacht.datasets._write import atomic_write, manifest_bytes, writer_for
+from ragwacht.datasets.digest import digest_cases
+from ragwacht.datasets.models import DatasetManifest, GoldenCase, GoldenSet
+from ragwacht.errors import ConfigError, Problem, RagwachtError
+
+__all__ = [
+    "CASE_SUFFIXES",
+    "export_golden_set",
+    "import_golden_set",
+    "load_cases",
+    "load_golden_set",
+    "save_golden_set",
+    "write_cases",
+]
+
+log = logging.getLogger(__name__)
+
+
+def _raise_if_problems(problems: list[Problem]) -> None:
+    if problems:
+        raise ConfigError(problems=problems)
+
+
+def _to_set(loaded: Loaded) -> GoldenSet:
+    _raise_if_problems(loaded.problems)
+    for w in loaded.warnings:
+        log.warning("%s", w)
+    assert loaded.manifest is not None  # no problems means the manifest validated
+    return GoldenSet(manifest=loaded.manifest, cases=loaded.cases, path=str(loaded.path))
+
+
+def load_golden_set(path: str | Path) -> GoldenSet:
+    """Load and validate a golden set.
+
+    Args:
+        path: A golden-set folder (``dataset.yaml`` + cases file), its ``dataset.yaml``, or a
+            single cases file (``.jsonl``, ``.yaml``/``.yml``, ``.csv``, ``.xlsx``), which
+            becomes a set named after the file.
+
+    Returns:
+        The set, with cases in file order. Its ``digest`` names the exact data.
+
+    Raises:
+        ConfigError: Listing every problem found (file, line, field, how to fix).
+
+    """
+    return _to_set(read_golden_set(path))
+
+
+def load_cases(path: str | Path) -> list[GoldenCase]:
+    """Load and validate the cases of one file, by its extension.
+
+    Args:
+        path: A ``.jsonl``, ``.yaml``/``.yml`` (a list of cases or ``{cases: [...]}``),
+            ``.csv`` or ``.xlsx`` (first sheet, header row) file.
+
+    Returns:
+        The cases in file order.
+
+    Raises:
+        ConfigError: Listing every problem found.
+
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(
+            "file does not exist" if not path.exists() else "not a file",
+            file=path,
+            hint="give a cases file: " + ", ".join(CASE_SUFFIXES),
+        )
+    checked = check_records(read_cases_file(path))
+    _raise_if_problems(checked.problems)
+    for w in checked.warnings:
+        log.warning("%s", w)
+    return checked.cases
+
+
+def write_cases(cases: Sequence[GoldenCase], path: str | Path) -> Path:
+    """Write cases to ``path`` in the format its extension names.
+
+    Args:
+        cases: The cases, written in this order.
+        path: Target ``.jsonl``, ``.yaml``/``.yml``, ``.csv`` or ``.xlsx`` file (replaced
+            atomically; parent folders are created).
+
+    Returns:
+        The path written.
+
+    Raises:
+        ConfigError: Unknown extension, or a value the format cannot hold (an XLSX cell over
+            32,767 characters).
+
+    """
+    path = Path(path)
+    data = writer_for(path)(cases)
+    atomic_write(path, data)
+    return path
+
+
+def save_golden_set(golden_set: GoldenSet, directory: str | Path) -> Path:
+    """Write a golden-set folder: ``dataset.yaml`` and the cases file it names.
+
+    Args:
+        golden_set: The set to write.
+        directory: Target folder (created if missing; the two files are replaced).
+
+    Returns:
+        The folder.
+
+    """
+    directory = Path(directory)
+    manifest = golden_set.manifest
+    cases_path = directory / manifest.cases_file
+    if cases_path.suffix.lower() not in CASE_SUFFIXES:
+        raise ConfigError(
+            f"cases_file '{manifest.cases_file}' has no known extension",
+            field="cases_file",
+            hint="use cases.jsonl",
+        )
+    write_cases(golden_set.cases, cases_path)
+    atomic_write(directory / "dataset.yaml", manifest_bytes(manifest))
+    return directory
+
+
+def import_golden_set(
+    src: str | Path,
+    to: str | Path,
+    *,
+    name: str | None = None,
+    overwrite: bool = False,
+) -> GoldenSet:
+    """Turn a cases file (or another golden set) into a golden-set folder.
+
+    Args:
+        src: A cases file (csv, xlsx, jsonl, yaml) or a golden-set folder.
+        to: The new folder; it gets ``dataset.yaml`` and ``cases.jsonl``.
+        name: The set's name; default: the name in ``src``'s YAML header, else the folder name.
+        overwrite: Replace a golden set already in ``to``.
+
+    Returns:
+        The imported set (validated; same digest as ``src``).
+
+    Raises:
+        ConfigError: ``src`` is invalid (every problem listed), or ``to`` already holds a
+            golden set and ``overwrite`` is false.
+
+    """
+    to = Path(to)
+    existing = next((to / n for n in MANIFEST_NAMES if (to / n).exists()), None)
+    if existing is not None and not overwrite:
+        raise ConfigError(
+            "target folder already holds a golden set",
+            file=existing,
+            hint="choose a new folder, or pass --force to replace it",
+        )
+    if to.exists() and not to.is_dir():
+        raise ConfigError("target exists and is not a folder", file=to, hint="choose a folder")
+    loaded = _to_set(read_golden_set(src))
+    src_path = Path(src)
+    from_file = src_path.is_file() and src_path.name not in MANIFEST_NAMES
+    fields = loaded.manifest.model_dump()
+    if from_file and fields["name"] == src_path.stem:
+        fields["name"] = to.name or fields["name"]
+    if name is not None:
+        fields["name"] = name
+    fields["cases_file"] = "cases.jsonl"
+    try:
+        manifest = DatasetManifest.model_validate(fields)
+    except ValueError as exc:
+        raise ConfigError(f"invalid set name: {exc}", field="name", hint="use --name") from None
+    golden = GoldenSet(manifest=manifest, cases=loaded.cases, path=str(to))
+    save_golden_set(golden, to)
+    return golden
+
+
+def export_golden_set(src: str | Path, to: str | Path) -> GoldenSet:
+    """Write a golden set's cases to one file (csv, xlsx, jsonl, yaml) and check it reads back.
+
+    Args:
+        src: A golden-set folder or cases file.
+        to: Target file; its extension picks the format.
+
+    Returns:
+        The exported set (as read from ``src``); the file holds the same digest.
+
+    Raises:
+        ConfigError: ``src`` is invalid or the format cannot hold a value.
+        RagwachtError: The written file does not read back to the same cases (a bug).
+
+    """
+    to = Path(to)
+    writer_for(to)  # fail on a bad extension before reading anything
+    golden = load_golden_set(src)
+    write_cases(golden.cases, to)
+    back = check_records(read_cases_file(to))
+    if back.problems or digest_cases(back.cases) != golden.digest:
+        raise RagwachtError(
+            f"{to} does not read back to the same cases; please report this with the source set"
+        )
+    return golden
