@@ -439,9 +439,26 @@ def load_baseline(
             found = None
         if found is not None or choice == "mlflow":
             return found
-    path = spec.resolve(spec.baseline.file) if spec.baseline.file else None
-    if path is None:
-        path = spec.project_root / "ci" / "baselines" / f"{spec.name}.json"
+    return load_baseline_file(spec, variant)
+
+
+def baseline_file(spec: SuiteSpec, variant: str) -> Path:
+    """The suite's baseline file for ``variant``: ``<suite>.json`` for the first (default)
+    variant, ``<suite>.<variant>.json`` for the others (see ci/baselines/README.md).
+    """
+    path = (
+        spec.resolve(spec.baseline.file)
+        if spec.baseline.file
+        else spec.project_root / "ci" / "baselines" / f"{spec.name}.json"
+    )
+    if variant != spec.variant_names()[0]:
+        path = path.with_name(f"{path.stem}.{variant}{path.suffix}")
+    return path
+
+
+def load_baseline_file(spec: SuiteSpec, variant: str) -> RunRecord | None:
+    """Load the suite's baseline file for ``variant`` if there is one."""
+    path = baseline_file(spec, variant)
     return RunRecord.load(path) if path.exists() else None
 
 

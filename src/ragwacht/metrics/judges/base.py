@@ -43,6 +43,7 @@ class Verification(BaseModel):
     claims: list[ClaimVerdict]
     judge: str
     prompt_version: str | None = None
+    prompt_hash: str | None = Field(default=None, description="sha256 of the prompt template")
     calls: int = 0
     prompt_tokens: int | None = None
     completion_tokens: int | None = None

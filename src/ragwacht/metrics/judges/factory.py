@@ -1,0 +1,149 @@
+"""Build verifiers from judge configurations (a suite's ``judges:`` entries or a YAML file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import TypeAdapter, ValidationError
+
+from ragwacht.errors import ConfigError, Problem
+from ragwacht.errors import Location as _Loc
+from ragwacht.metrics.judges.base import Verifier
+from ragwacht.metrics.judges.config import (
+    JudgeConfig,
+    LexicalJudgeConfig,
+    LLMJudgeConfig,
+    LocalLLMJudgeConfig,
+    NLIJudgeConfig,
+)
+
+_ADAPTER: TypeAdapter[Any] = TypeAdapter(JudgeConfig)
+JUDGE_TYPES = ("lexical", "llm", "local-llm", "nli")
+
+
+def parse_judge_config(
+    raw: dict[str, Any] | str,
+    *,
+    file: str | Path | None = None,
+    field: str | None = None,
+    line: int | None = None,
+) -> JudgeConfig:
+    """Validate one judge entry; errors name the file, field and how to fix it.
+
+    ``raw`` may be a bare type name (``"lexical"``) for judges without required settings.
+    """
+    if isinstance(raw, str):
+        raw = {"type": raw}
+    if not isinstance(raw, dict) or "type" not in raw:
+        raise ConfigError(
+            "a judge needs a 'type'",
+            file=file,
+            line=line,
+            field=f"{field}.type" if field else "type",
+            hint=f"set type: to one of {', '.join(JUDGE_TYPES)}",
+        )
+    if raw["type"] not in JUDGE_TYPES:
+        raise ConfigError(
+            f"unknown judge type '{raw['type']}'",
+            file=file,
+            line=line,
+            field=f"{field}.type" if field else "type",
+            hint=f"use one of {', '.join(JUDGE_TYPES)}",
+        )
+    try:
+        cfg: JudgeConfig = _ADAPTER.validate_python(raw)
+        return cfg
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = [str(x) for x in err.get("loc", ()) if str(x) != raw["type"]]
+            where = ".".join(x for x in [field, *loc] if x)
+            msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+            hint = None
+            if err.get("type") == "extra_forbidden":
+                hint = "remove it or check its spelling"
+            elif err.get("type") == "missing":
+                hint = "add it"
+            problems.append(Problem(msg, _Loc(file, line, where or None), hint))
+        raise ConfigError(problems=problems) from None
+
+
+def load_judge_file(path: str | Path, *, name: str | None = None) -> JudgeConfig:
+    """Read a judge from YAML: a judge mapping (``type: ...``) or a suite with ``judges:``.
+
+    Args:
+        path: the YAML file.
+        name: which entry of a suite's ``judges:`` to use; may be omitted when there is one.
+
+    """
+    p = Path(path)
+    try:
+        data = yaml.safe_load(p.read_text("utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read judge file: {exc}", file=p) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ConfigError(
+            f"invalid YAML: {getattr(exc, 'problem', exc)}",
+            file=p,
+            line=mark.line + 1 if mark is not None else None,
+        ) from None
+    if isinstance(data, dict) and "type" in data:
+        return parse_judge_config(data, file=p)
+    judges = data.get("judges") if isinstance(data, dict) else None
+    if not isinstance(judges, dict) or not judges:
+        raise ConfigError(
+            "no judge found",
+            file=p,
+            field="judges",
+            hint="write a judge mapping (type: llm, ...) or a suite with a judges: section",
+        )
+    if name is None:
+        if len(judges) != 1:
+            raise ConfigError(
+                f"the suite defines {len(judges)} judges; say which",
+                file=p,
+                field="judges",
+                hint=f"pass one of: {', '.join(judges)}",
+            )
+        name = next(iter(judges))
+    if name not in judges:
+        raise ConfigError(
+            f"no judge named '{name}'",
+            file=p,
+            field="judges",
+            hint=f"use one of: {', '.join(judges)}",
+        )
+    return parse_judge_config(judges[name], file=p, field=f"judges.{name}")
+
+
+def make_verifier(cfg: JudgeConfig, *, cache_dir: Path | None = None) -> Verifier:
+    """Instantiate the verifier for ``cfg`` (heavy libraries load lazily, on first use).
+
+    Args:
+        cfg: a parsed judge configuration.
+        cache_dir: folder for the on-disk judge cache of LLM judges (None: no cache).
+
+    """
+    if isinstance(cfg, LexicalJudgeConfig):
+        from ragwacht.metrics.judges.lexical import LexicalVerifier
+
+        try:
+            return LexicalVerifier(**cfg.options)
+        except TypeError as exc:
+            raise ConfigError(f"bad option for the lexical judge: {exc}", field="options") from exc
+    if isinstance(cfg, LocalLLMJudgeConfig):
+        from ragwacht.metrics.judges.local_llm import LocalLLMVerifier
+
+        return LocalLLMVerifier(cfg, cache_dir=cache_dir)
+    if isinstance(cfg, LLMJudgeConfig):
+        from ragwacht.metrics.judges.llm import LLMVerifier
+
+        return LLMVerifier(cfg, cache_dir=cache_dir)
+    if isinstance(cfg, NLIJudgeConfig):
+        from ragwacht.metrics.judges.nli import NLIVerifier
+
+        return NLIVerifier(cfg)
+    raise ConfigError(f"unsupported judge config {type(cfg).__name__}")
