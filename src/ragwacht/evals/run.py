@@ -388,6 +388,7 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
             hint="add a gate: section (see ci/gate-policy.example.yaml)",
         )
     record.save(files["record"])
+    trend = _trend(spec, variant_name, opts) if opts.write_report else None
     files.update(
         write_outputs(
             record,
@@ -395,6 +396,7 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
             out_dir,
             lang=opts.lang or spec.lang,
             baseline=baseline,
+            trend=trend,
             write_report=opts.write_report,
         )
     )
@@ -411,6 +413,26 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
         record.mlflow_run_id = run_id
         record.save(files["record"])
     return outcome
+
+
+def _trend(spec: SuiteSpec, variant: str, opts: RunOptions) -> list[Any] | None:
+    """Earlier runs on the base branch from MLflow, for the report's trend (None if none)."""
+    if not opts.mlflow:
+        return None
+    try:
+        from ragwacht.tracking import list_runs
+
+        runs = list_runs(
+            spec.name,
+            variant,
+            branch=spec.baseline.branch,
+            tracking_uri=opts.tracking_uri,
+            project_root=spec.project_root,
+        )
+    except Exception as exc:  # the trend is a nicety; an outage must not stop the run
+        log.warning("trend from MLflow unavailable: %s", exc)
+        return None
+    return runs or None
 
 
 def load_baseline(
@@ -443,8 +465,10 @@ def load_baseline(
 
 
 def baseline_file(spec: SuiteSpec, variant: str) -> Path:
-    """The suite's baseline file for ``variant``: ``<suite>.json`` for the first (default)
-    variant, ``<suite>.<variant>.json`` for the others (see ci/baselines/README.md).
+    """The suite's baseline file for ``variant``.
+
+    ``<suite>.json`` for the first (default) variant, ``<suite>.<variant>.json`` for the others
+    (see ci/baselines/README.md).
     """
     path = (
         spec.resolve(spec.baseline.file)
@@ -469,6 +493,7 @@ def write_outputs(
     *,
     lang: str = "nl",
     baseline: RunRecord | None = None,
+    trend: list[Any] | None = None,
     write_report: bool = True,
 ) -> dict[str, Path]:
     """Write JUnit XML, Markdown summary, OpenMetrics text and the HTML report."""
@@ -496,7 +521,7 @@ def write_outputs(
             pass
         else:
             files["report"] = write_run_report(
-                record, out_dir / "report.html", lang=lang, baseline=baseline
+                record, out_dir / "report.html", lang=lang, baseline=baseline, trend=trend
             )
     return files
 
