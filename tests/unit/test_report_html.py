@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from ragwacht.cli.app import app
 from ragwacht.errors import ConfigError
 from ragwacht.evals.compare import compare_records
+from ragwacht.reports import html as html_report
 from ragwacht.reports import svg
 from ragwacht.reports.html import (
     ClaimView,
@@ -365,6 +366,94 @@ def test_report_stays_lean_per_case():
     per_case = (len(large.encode()) - len(small.encode())) / 100
     # 1,000 cases with 5 sources each must stay well under 5 MB
     assert per_case < 4800, per_case
+
+
+def _unique_sources(record):
+    # No source text recurs, so nothing can be shown once and linked (the worst case).
+    for c in record.cases:
+        for n, ctx in enumerate(c.response.contexts):
+            ctx.text = f"[{c.case_id}/{n}] " + ctx.text
+            ctx.doc_id = f"{c.case_id}-src-{n}"
+    return record
+
+
+def test_report_stays_lean_with_unique_sources(monkeypatch):
+    # As in a 1,000-case run with 5,000 distinct texts: each gets SOURCE_CHARS_MIN characters.
+    monkeypatch.setattr(html_report, "SOURCE_BUDGET", 1)
+    small = render_run_report(_unique_sources(build_record(20, seed=3, source_chars=700)))
+    large = render_run_report(_unique_sources(build_record(120, seed=3, source_chars=700)))
+    per_case = (len(large.encode()) - len(small.encode())) / 100
+    # 1,000 such cases stay under 4 MB
+    assert per_case < 4000, per_case
+    # every source still shows its opening, says it was shortened and from how much
+    first = build_record(20, seed=3, source_chars=700).cases[0].response.contexts[0].text
+    block = small[small.index('<li id="c1s1">') : small.index("</li>", small.index('id="c1s1"'))]
+    shown = unescape(re.sub(r"<[^>]+>", "", block))
+    assert first[:150] in shown
+    assert f"(ingekort, {len(first) + len('[bag-0000/0] ')} tekens in totaal)" in shown
+
+
+def _case_block(html: str, anchor: str) -> str:
+    start = html.index(f'<details class="case" id="{anchor}"')
+    return html[start : html.index("</div></details>", start)]
+
+
+def test_source_text_is_shown_once_and_linked_after():
+    rec = build_record(6, seed=3, source_chars=700)
+    # bag-doc-004 is retrieved for the first bag case (c1) and again for the second (c5)
+    text = " ".join(
+        next(x.text for x in rec.cases[0].response.contexts if x.doc_id == "bag-doc-004").split()
+    )
+    html = render_run_report(rec, lang="nl")
+    first, again = _case_block(html, "c1"), _case_block(html, "c5")
+    n1 = 1 + [x.doc_id for x in rec.cases[0].response.contexts].index("bag-doc-004")
+    n5 = 1 + [x.doc_id for x in rec.cases[4].response.contexts].index("bag-doc-004")
+    # first time: the whole text, its opening inline and the rest in a nested drill-down
+    li = first[first.index(f'<li id="c1s{n1}">') :]
+    li = li[: li.index("</li>")]
+    inline = unescape(re.search(r"<p>(.*?)</p><details", li).group(1))
+    more = re.search(
+        r'<details class="more"><summary>rest van de tekst \((\d+) tekens\)</summary>'
+        r"<p>(.*?)</p></details>",
+        li,
+    )
+    assert f"{inline} {unescape(more.group(2))}" == text
+    assert len(inline) <= 400 and int(more.group(1)) == len(unescape(more.group(2)))
+    # again: a short preview and a link to where it is shown in full
+    li = again[again.index(f'<li id="c5s{n5}">') :]
+    li = li[: li.index("</li>")]
+    assert f'href="#c1s{n1}">volledige tekst bij bag-0000, bron {n1}</a>' in li
+    assert text[-60:] not in unescape(li)
+    assert len(unescape(re.sub(r"<[^>]+>", "", li.split("<p>", 1)[1]))) < 260
+
+
+def test_evidence_is_the_matching_sentence_not_the_passage():
+    rec = build_record(12, seed=4, quality=0.5, source_chars=700)
+    case = next(
+        c
+        for c in rec.cases
+        if c.response.answer
+        and any(
+            cl["verdict"] == "contradicted" for cl in c.metrics["faithfulness"].details["claims"]
+        )
+    )
+    contexts = case.response.contexts
+    for cl in case.metrics["faithfulness"].details["claims"]:
+        if cl["evidence_index"] is not None:  # as the judges store it: the whole passage
+            cl["evidence"] = contexts[cl["evidence_index"]].text
+    html = render_run_report(rec, lang="en")
+    idx = 1 + rec.cases.index(case)
+    table = _case_block(html, f"c{idx}")
+    table = table[table.index("<table>") : table.index("</table>")]
+    quotes = [unescape(q) for q in re.findall(r"<q>(.*?)</q>", table)]
+    assert quotes, "the contradicted claim shows its evidence"
+    sentences = {s for x in contexts for s in re.split(r"(?<=\.)\s+", x.text)}
+    for q in quotes:
+        assert len(q) <= 200 and q in sentences, q
+    for row in re.findall(r"<tr>.*?</tr>", table):
+        if 'class="v-supported"' in row:  # the evidence sentence is the claim: link only
+            assert "<q>" not in row and ">source " in row, row
+    assert contexts[0].text[:400] not in unescape(table)
 
 
 def test_comparison_report():

@@ -35,11 +35,18 @@ from ragwacht.evals.record import CaseResult, MetricSummary, RunRecord, write_at
 from ragwacht.reports import svg
 from ragwacht.reports.i18n import Translator
 
-# Display limits that keep a 1,000-case report small; the full text of a source is shown once.
-SOURCE_CHARS = 600
-# A source text already shown in full for an earlier case gets a preview and a link instead.
+# Display limits that keep a 1,000-case report small (< 5 MB). Each distinct source text is
+# shown once, where it first appears; the distinct texts share SOURCE_BUDGET characters, so a
+# run with few distinct texts shows them in full and one with thousands shows their opening.
+SOURCE_BUDGET = 1_200_000
+SOURCE_CHARS_MIN = 240
+SOURCE_CHARS_MAX = 4000
+# A long source shows about this much inline and the rest in a nested <details>.
+INLINE_CHARS = 400
+# A source text already shown for an earlier case gets a preview and a link instead.
 PREVIEW_CHARS = 160
-EVIDENCE_CHARS = 240
+# Evidence of a claim: the sentence of the judge's passage that matches the claim best.
+EVIDENCE_CHARS = 200
 SUMMARY_QUESTION_CHARS = 110
 WORST_CASES = 10
 MAX_DISAGREEMENTS = 150
@@ -90,6 +97,65 @@ def _float(value: Any) -> float | None:
 def _truncate(text: str, limit: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _cut(text: str, limit: int) -> int:
+    """Where to cut ``text`` to keep at most ``limit`` characters.
+
+    After a sentence if one ends in the last 40 % of the window, else at a space, else at the
+    limit.
+    """
+    if len(text) <= limit:
+        return len(text)
+    low = int(limit * 0.6)
+    ends = [m.end() for m in re.finditer(r"[.!?…;:](?=\s)", text[: limit + 1]) if m.end() >= low]
+    if ends:
+        return ends[-1]
+    space = text.rfind(" ", low, limit + 1)
+    return space if space > 0 else limit
+
+
+def _preview(text: str, limit: int) -> str:
+    """``text`` (whitespace normalised) shortened at a sentence or word to ``limit`` characters."""
+    at = _cut(text, limit - 2)
+    if at >= len(text):
+        return text
+    head = text[:at].rstrip()
+    return head + (" …" if head.endswith((".", "!", "?", ";", ":")) else "…")
+
+
+_SENTENCE = re.compile(r"(?<=[.!?…])\s+")
+_WORD = re.compile(r"\w+")
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.casefold()) if len(w) > 2 or w.isdigit()}
+
+
+def _same_text(a: str, b: str) -> bool:
+    def norm(x: str) -> str:
+        return " ".join(x.split()).rstrip(" .!?;:…").casefold()
+
+    return norm(a) == norm(b)
+
+
+def _evidence_snippet(claim: str, evidence: str) -> str | None:
+    """The sentence of ``evidence`` that shares most words with ``claim`` (≤ EVIDENCE_CHARS).
+
+    Judges store the whole passage (or window of passages) they judged against; the report
+    shows only the sentence that matters and refers to the source for the rest. None when the
+    sentence is the claim itself (the source link says everything then).
+    """
+    text = " ".join(evidence.split())
+    if not text:
+        return None
+    sentences = [s for s in _SENTENCE.split(text) if s.strip()] or [text]
+    want = _words(claim)
+    # Most words in common; on a tie (or none in common) the earliest sentence.
+    best = max(enumerate(sentences), key=lambda p: (len(want & _words(p[1])), -p[0]))[1]
+    if _same_text(best, claim):
+        return None
+    return _preview(best, EVIDENCE_CHARS)
 
 
 def _oriented(value: float, higher_is_better: bool) -> float:
@@ -393,7 +459,7 @@ def _claims_of(case: CaseResult) -> tuple[list[ClaimView], str | None]:
                     n=i,
                     claim=str(c["claim"]),
                     verdict=str(verdict),
-                    evidence=_truncate(str(ev), EVIDENCE_CHARS) if ev else None,
+                    evidence=_evidence_snippet(str(c["claim"]), str(ev)) if ev else None,
                     source=int(idx) + 1 if isinstance(idx, int) and idx >= 0 else None,
                     score=_float(c.get("score")),
                 )
@@ -464,10 +530,41 @@ class SourceView:
     score: str
     rank: int | None
     gold: bool
-    text: str
+    text: str  # shown inline
+    more: str  # the rest of the shown text, in a nested <details> ("" for none)
     full_len: int
     truncated: bool
     same_as: tuple[str, str, int] | None = None  # (anchor, case id, source number) shown in full
+
+
+@dataclass
+class _SourceTexts:
+    """Report-wide bookkeeping of source texts: where each was first shown, how much to show."""
+
+    cap: int
+    shown: dict[str, tuple[str, str, int]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, cases: Iterable[CaseResult]) -> _SourceTexts:
+        distinct = {
+            _digest(" ".join(ctx.text.split())) for c in cases for ctx in c.response.contexts
+        }
+        share = SOURCE_BUDGET // max(1, len(distinct))
+        return cls(cap=max(SOURCE_CHARS_MIN, min(SOURCE_CHARS_MAX, share)))
+
+    def first(self, text: str, where: tuple[str, str, int]) -> tuple[str, str, int] | None:
+        """None where ``text`` is shown here (first time, or short); else where it was shown."""
+        if len(text) <= PREVIEW_CHARS:
+            return None
+        key = _digest(text)
+        earlier = self.shown.get(key)
+        if earlier is None:
+            self.shown[key] = where
+        return earlier
+
+
+def _digest(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
 
 
 @dataclass
@@ -548,32 +645,36 @@ def _case_view(
     summary: Mapping[str, MetricSummary],
     fmt: _Fmt,
     t: Translator,
-    shown: dict[tuple[str | None, str], tuple[str, str, int]] | None = None,
+    texts: _SourceTexts | None = None,
 ) -> CaseView:
     r = case.response
+    texts = texts if texts is not None else _SourceTexts.of([case])
     claims, claims_judge = _claims_of(case)
     answer_html = mark_claims(r.answer, claims, t) if r.answer is not None else None
     gold = set(case.gold_doc_ids)
     sources: list[SourceView] = []
     seen: set[str] = set()
-    for n, ctx in enumerate(r.contexts, 1):
-        text = " ".join(ctx.text.split())
-        for c in claims:
-            # Evidence that the linked source shows anyway is not repeated (size, readability).
-            if c.source == n and c.evidence and " ".join(c.evidence.split()) in text[:SOURCE_CHARS]:
-                c.evidence = None
-        trunc = len(text) > SOURCE_CHARS
+    norm = [" ".join(ctx.text.split()) for ctx in r.contexts]
+    for c in claims:
+        # Point at the passage that holds the evidence sentence (a judge that reads windows of
+        # adjacent passages names the first of the window).
+        if c.evidence and c.source is not None:
+            needle = c.evidence.rstrip(" …")
+            hit = next((i for i in range(c.source - 1, len(norm)) if needle in norm[i]), None)
+            if hit is not None:
+                c.source = hit + 1
+    for n, (ctx, text) in enumerate(zip(r.contexts, norm, strict=True), 1):
         if ctx.doc_id:
             seen.add(ctx.doc_id)
-        key = (ctx.doc_id, text)
-        first = shown.get(key) if shown is not None and len(text) > PREVIEW_CHARS else None
-        if shown is not None and first is None and len(text) > PREVIEW_CHARS:
-            shown[key] = (f"c{idx}s{n}", case.case_id, n)
-        shown_text = text
+        first = texts.first(text, (f"c{idx}s{n}", case.case_id, n))
+        more = ""
         if first is not None:
-            shown_text = _truncate(text, PREVIEW_CHARS)
-        elif trunc:
-            shown_text = _truncate(text, SOURCE_CHARS)
+            head = _preview(text, PREVIEW_CHARS)
+        else:
+            head = _preview(text, texts.cap)
+            if len(head) > INLINE_CHARS * 3 // 2:
+                at = _cut(head, INLINE_CHARS)
+                head, more = head[:at].rstrip(), head[at:].lstrip()
         sources.append(
             SourceView(
                 n=n,
@@ -582,9 +683,10 @@ def _case_view(
                 score=t.num(ctx.score, 3) if ctx.score is not None else "",
                 rank=ctx.rank,
                 gold=bool(ctx.doc_id and ctx.doc_id in gold),
-                text=shown_text,
+                text=head,
+                more=more,
                 full_len=len(text),
-                truncated=trunc and first is None,
+                truncated=first is None and len(text) > texts.cap,
                 same_as=first,
             )
         )
@@ -1147,8 +1249,8 @@ def render_run_report(
     t = Translator(lang)
     fmt = _Fmt(t, record.summary)
     gate = gate_view(record.gate)
-    shown: dict[tuple[str | None, str], tuple[str, str, int]] = {}
-    cases = [_case_view(i, c, record.summary, fmt, t, shown) for i, c in enumerate(record.cases, 1)]
+    texts = _SourceTexts.of(record.cases)
+    cases = [_case_view(i, c, record.summary, fmt, t, texts) for i, c in enumerate(record.cases, 1)]
     by_id = {c.case_id: c for c in cases}
     ranked = [c for c in cases if c.status != "ok"]
     ranked.sort(key=lambda c: (c.status != "error", c.quality if c.quality is not None else -1))

@@ -1,11 +1,19 @@
 (function () {
   "use strict";
   var each = function (list, fn) { Array.prototype.forEach.call(list, fn); };
-  // A link to a case opens its drill-down.
+  // A link to a case opens its drill-down; a link to a source ("full text at ...") also opens
+  // the case around it and the rest of the source's text.
   function openTarget() {
     var id = decodeURIComponent(location.hash.slice(1));
-    var el = id && document.getElementById(id);
-    if (el && el.tagName === "DETAILS") { el.open = true; }
+    var target = id && document.getElementById(id);
+    if (!target) { return; }
+    for (var el = target; el; el = el.parentElement) {
+      if (el.tagName === "DETAILS") { el.open = true; }
+    }
+    if (target.tagName === "LI") {
+      each(target.querySelectorAll("details"), function (d) { d.open = true; });
+    }
+    target.scrollIntoView();
   }
   window.addEventListener("hashchange", openTarget);
   openTarget();
@@ -48,17 +56,17 @@
     var only = document.getElementById("case-only");
     var count = document.getElementById("case-count");
     var cases = list.querySelectorAll("details.case");
+    var hays = [];
     var apply = function () {
       var text = q.value.trim().toLowerCase();
       var shown = 0;
-      each(cases, function (d) {
-        var hay = d.getAttribute("data-s");
-        if (hay === null) {
-          // Searchable text: the summary (id, question) and the tags, built once.
+      each(cases, function (d, i) {
+        var hay = hays[i];
+        if (hay === undefined) {
+          // Searchable text: the summary (id, question) and the tags, built on first use.
           hay = d.querySelector("summary").textContent;
           each(d.querySelectorAll("dd code"), function (c) { hay += " " + c.textContent; });
-          hay = hay.toLowerCase();
-          d.setAttribute("data-s", hay);
+          hay = hays[i] = hay.toLowerCase();
         }
         var ok = (!text || hay.indexOf(text) !== -1) &&
           (!only.checked || d.getAttribute("data-st") !== "ok");
@@ -69,7 +77,11 @@
     };
     q.addEventListener("input", apply);
     only.addEventListener("change", apply);
-    apply();
+    if (q.value || only.checked) {
+      apply();  // state the browser restored (reload, back)
+    } else {
+      count.textContent = cases.length + " / " + cases.length;
+    }
   }
   // Printing shows every case in full.
   window.addEventListener("beforeprint", function () {
