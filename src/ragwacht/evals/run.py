@@ -75,6 +75,17 @@ def _git(*args: str, cwd: Path) -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
+def _rel(path: str | Path | None, root: Path) -> str | None:
+    """``path`` relative to the project root when inside it (records travel between machines)."""
+    if path is None:
+        return None
+    p = Path(path).resolve()
+    try:
+        return p.relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(p)
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -261,12 +272,12 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
         git_sha=ci.get("git_sha") or _git("rev-parse", "HEAD", cwd=root),
         git_branch=ci.get("branch") or _git("rev-parse", "--abbrev-ref", "HEAD", cwd=root),
         suite_name=spec.name,
-        suite_path=str(spec.path) if spec.path else None,
+        suite_path=_rel(spec.path, root),
         suite_hash=spec.suite_hash(),
         dataset_name=gs.manifest.name,
         dataset_version=gs.manifest.version,
         dataset_digest=gs.digest,
-        dataset_path=gs.path,
+        dataset_path=_rel(gs.path, root),
         endpoint_profile=profile.public_dict(),
         variant=variant_name,
         variant_settings=variant.model_dump(mode="json", exclude={"name"}),
