@@ -107,7 +107,18 @@ class EndpointError(RagwachtError):
 
 
 class JudgeError(RagwachtError):
-    """A judge call failed or gave unusable output (counted as not scored, never as a score)."""
+    """A judge call failed or gave unusable output (counted as not scored, never as a score).
+
+    ``reason`` is a short machine-readable kind (``timeout``, ``rate_limited``,
+    ``server_error``, ``malformed_output``, ``truncated``, ...) for counting failures by cause.
+    """
+
+    def __init__(
+        self, message: str = "judge failed", *, reason: str = "error", attempts: int = 0
+    ) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.attempts = attempts
 
 
 class GateFailed(RagwachtError):

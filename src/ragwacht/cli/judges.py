@@ -2,6 +2,128 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 app = typer.Typer(help="Serve, check and calibrate judges.", no_args_is_help=True)
+
+
+@app.command("serve")
+def serve(
+    gguf: Path = typer.Option(..., "--gguf", help="GGUF model file to serve."),
+    port: int = typer.Option(0, "--port", help="TCP port on 127.0.0.1 (0 = a free one)."),
+    n_ctx: int = typer.Option(4096, "--n-ctx", help="Context window in tokens."),
+    threads: int = typer.Option(2, "--threads", help="CPU threads."),
+    log_level: int = typer.Option(
+        -1, "--log-level", help="llama.cpp log threshold (-1 silent, 3 every request)."
+    ),
+) -> None:
+    """Serve a GGUF model as an OpenAI-compatible judge on loopback until Ctrl-C.
+
+    Prints the base URL; point a judge at it with ``type: llm`` and ``base_url``.
+    """
+    import time
+
+    from ragwacht.errors import ConfigError
+    from ragwacht.metrics.judges.local_llm import LocalLLMServer
+
+    if not gguf.is_file():
+        raise ConfigError(f"GGUF file not found: {gguf}", field="--gguf", hint="give a .gguf path")
+    srv = LocalLLMServer(gguf, port=port, n_ctx=n_ctx, threads=threads, verbosity=log_level)
+    url = srv.start()
+    typer.echo(url, err=False)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        srv.stop()
+
+
+@app.command("calibrate")
+def calibrate(
+    data: Path = typer.Option(..., "--data", help="Labelled JSONL (hallucinated true/false)."),
+    judge: str = typer.Option(
+        "lexical", "--judge", help="'lexical', 'nli:<model>', or a YAML file with a judge/suite."
+    ),
+    judge_name: str | None = typer.Option(
+        None, "--judge-name", help="Which judge of a suite's judges: to calibrate."
+    ),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="At most N items (sampled)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the sample and the bootstrap."),
+    balanced: bool = typer.Option(False, "--balanced", help="Equal hallucinated and faithful."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Result JSON (default: metrics/calibration/<judge_id>.json)."
+    ),
+    concurrency: int = typer.Option(4, "--concurrency", min=1, help="Items judged at once."),
+    cache_dir: Path | None = typer.Option(
+        Path(".ragwacht/judge-cache"), "--cache-dir", help="Judge cache folder."
+    ),
+) -> None:
+    """Score a judge against human labels: balanced accuracy, kappa, agreement table."""
+    import asyncio
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from ragwacht.metrics.calibration import DatasetCalibration, save_calibration
+    from ragwacht.metrics.calibration import calibrate as run_calibration
+    from ragwacht.metrics.judges.factory import (
+        load_judge_file,
+        make_verifier,
+        parse_judge_config,
+    )
+
+    if judge == "lexical":
+        cfg = parse_judge_config({"type": "lexical"}, field="--judge")
+    elif judge.startswith("nli:"):
+        cfg = parse_judge_config({"type": "nli", "model": judge[4:]}, field="--judge")
+    else:
+        cfg = load_judge_file(judge, name=judge_name)
+    verifier = make_verifier(cfg, cache_dir=cache_dir)
+
+    async def go() -> DatasetCalibration:
+        try:
+            return await run_calibration(
+                verifier, data, limit=limit, seed=seed, balanced=balanced, concurrency=concurrency
+            )
+        finally:
+            await verifier.aclose()
+
+    result = asyncio.run(go())
+    path = save_calibration(result, verifier, out=out)
+    r = result
+    con = Console()
+
+    def f(x: float | None) -> str:
+        return "n/a" if x is None else f"{x:.3f}"
+
+    t = Table(title=f"{verifier.id} on {r.dataset}")
+    t.add_column("measure")
+    t.add_column("value", justify="right")
+    ci = r.balanced_accuracy_ci
+    rows = [
+        ("scored / items", f"{r.n_scored}/{r.n_items} ({r.scored_fraction:.0%})"),
+        ("judge failures", f"{r.n_failed} {dict(r.failure_reasons) or ''}"),
+        (
+            "balanced accuracy (95% CI)",
+            f(r.balanced_accuracy) + (f"  [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""),
+        ),
+        ("Cohen's kappa", f(r.cohen_kappa)),
+        ("precision (hallucinated)", f(r.precision)),
+        ("recall (hallucinated)", f(r.recall)),
+    ]
+    for k, v in rows:
+        t.add_row(k, v)
+    con.print(t)
+    c = r.confusion
+    a = Table(title="agreement (rows: label, columns: judge)")
+    a.add_column("")
+    a.add_column("judge: hallucinated", justify="right")
+    a.add_column("judge: faithful", justify="right")
+    a.add_row("label: hallucinated", str(c.tp), str(c.fn))
+    a.add_row("label: faithful", str(c.fp), str(c.tn))
+    con.print(a)
+    con.print(f"written: {path}")

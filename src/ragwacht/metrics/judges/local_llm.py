@@ -31,6 +31,7 @@ class LocalLLMServer:
         n_ctx: context window in tokens.
         threads: CPU threads for generation and prompt processing.
         embeddings: also serve ``/v1/embeddings``.
+        verbosity: llama.cpp log threshold (-1: silent, 3: every request).
 
     """
 
@@ -42,12 +43,14 @@ class LocalLLMServer:
         n_ctx: int = 4096,
         threads: int = 2,
         embeddings: bool = False,
+        verbosity: int = -1,
     ) -> None:
         self.gguf = Path(gguf)
         self.port = port
         self.n_ctx = n_ctx
         self.threads = threads
         self.embeddings = embeddings
+        self.verbosity = verbosity
         self._server: Any = None
         self.base_url: str | None = None
 
@@ -72,6 +75,7 @@ class LocalLLMServer:
         # Loopback only: the judge sees answers and contexts, which may be confidential.
         p.hostnames = ["127.0.0.1"]
         p.port = self.port
+        p.verbosity = self.verbosity
         if self.embeddings:
             p.embedding = True
         self._server = xlc.Server(p)

