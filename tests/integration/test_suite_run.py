@@ -43,7 +43,9 @@ def _suite_copy(repo: Path, tmp: Path, top_k: int | None = None) -> Path:
     return out
 
 
-def _run(runner: CliRunner, suite: Path, out: Path, url: str, env: dict[str, str]) -> tuple[int, str]:
+def _run(
+    runner: CliRunner, suite: Path, out: Path, url: str, env: dict[str, str]
+) -> tuple[int, str]:
     result = runner.invoke(
         app,
         ["run", str(suite), "--gate", "--out", str(out), "--base-url", url, "-q"],
@@ -53,7 +55,9 @@ def _run(runner: CliRunner, suite: Path, out: Path, url: str, env: dict[str, str
     return result.exit_code, result.output
 
 
-def test_gate_on_real_parts(repo_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_gate_on_real_parts(
+    repo_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     for k in ("GITHUB_HEAD_REF", "GITHUB_BASE_REF", "GITHUB_REF", "GITLAB_CI", "CI_COMMIT_SHA"):
         monkeypatch.delenv(k, raising=False)
