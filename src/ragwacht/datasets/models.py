@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -14,7 +14,7 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=False)
 
 
-class ExpectedBehavior(str, Enum):
+class ExpectedBehavior(StrEnum):
     """What the chatbot should do with a question."""
 
     ANSWER = "answer"

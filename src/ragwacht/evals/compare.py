@@ -34,6 +34,7 @@ class PairedComparison(_Model):
     ci_low: float | None
     ci_high: float | None
     p_value: float | None
+    p_adjusted: float | None = Field(default=None, description="Holm across the variant's metrics")
     wins: int
     ties: int
     losses: int
@@ -158,6 +159,20 @@ def compare_records(
                     better=better,
                 )
             )
+    # Several metrics per variant are several tests: Holm keeps "better"/"worse" honest.
+    for name in records:
+        if name == reference:
+            continue
+        rows = [pc for pc in comparisons if pc.variant == name and pc.p_value is not None]
+        adjusted = stats.holm([pc.p_value for pc in rows if pc.p_value is not None])
+        for pc, p_adj in zip(rows, adjusted, strict=True):
+            pc.p_adjusted = float(p_adj)
+            pc.significant = p_adj < alpha
+            pc.better = (
+                None
+                if not pc.significant or not pc.mean_diff
+                else (pc.mean_diff > 0) == pc.higher_is_better
+            )
     disagreements: list[DisagreeingCase] = []
     for mid in metric_ids:
         if ref.summary[mid].kind != "score":
@@ -223,19 +238,23 @@ def compare_variants(
     from ragwacht.evals.run import RunOptions, run_suite
 
     spec = suite if isinstance(suite, SuiteSpec) else load_suite(suite)
+    if lang not in ("nl", "en"):
+        raise ConfigError(f"unknown report language '{lang}'", field="--lang", hint="use nl or en")
+    if len(set(variants)) != len(variants):
+        raise ConfigError("a variant is listed twice", field="--variants", hint="name each once")
     if len(variants) < 2:
         raise ConfigError(
             "compare needs at least two variants",
             field="--variants",
             hint="e.g. default,no-reranker",
         )
-    unknown = [v for v in variants if spec.variants and v not in spec.variants]
+    unknown = [v for v in variants if v not in spec.variant_names()]
     if unknown:
         raise ConfigError(
             f"unknown variant(s): {', '.join(unknown)}",
             file=spec.path,
             field="variants",
-            hint=f"declared: {', '.join(spec.variants)}",
+            hint=f"declared: {', '.join(spec.variant_names())}",
         )
     out = (out_dir or spec.project_root / "reports" / spec.name / "compare").resolve()
     records: dict[str, RunRecord] = {}
@@ -254,6 +273,7 @@ def compare_variants(
                 refresh=refresh,
                 stable_cache=stable_cache,
                 write_report=False,
+                ci_outputs=False,
             ),
         )
         records[v] = outcome.record

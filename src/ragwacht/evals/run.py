@@ -19,6 +19,7 @@ from typing import Any
 from rich.console import Console
 
 from ragwacht import __version__
+from ragwacht._env import redact_public
 from ragwacht.datasets.models import GoldenCase, GoldenSet
 from ragwacht.errors import ConfigError, ExitCode
 from ragwacht.evals.record import CaseResult, JudgeInfo, Manifest, RunRecord, write_atomic
@@ -49,6 +50,8 @@ class RunOptions:
     # Key the response cache on the profile as written, not on base_url: for a local server
     # that gets a new port each start (the demo bot) and answers the same on any port.
     stable_cache: bool = False
+    # Job summary and ::error annotations on CI; off for the runs inside `compare`.
+    ci_outputs: bool = True
     write_report: bool = True
     console: Console | None = None
 
@@ -137,8 +140,38 @@ def build_verifiers(spec: SuiteSpec) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, raw in spec.judges.items():
         cfg = parse_judge_config(raw, file=spec.path, field=f"judges.{name}")
+        _preflight_judge(cfg, spec, name)
         out[name] = make_verifier(cfg, cache_dir=cache)
     return out
+
+
+def _preflight_judge(cfg: Any, spec: SuiteSpec, name: str) -> None:
+    """Check what a judge needs from the environment before any endpoint is called."""
+    import importlib.util
+    import os
+
+    field = f"judges.{name}"
+    try:
+        if hasattr(cfg, "resolved_base_url"):
+            cfg.resolved_base_url()
+        if hasattr(cfg, "resolved_gguf"):
+            cfg.resolved_gguf()
+            if importlib.util.find_spec("xllamacpp") is None:
+                raise ConfigError(
+                    "the local-llm judge needs the xllamacpp package",
+                    hint="pip install 'ragwacht[local-llm]'",
+                )
+    except ConfigError as exc:
+        p = exc.first
+        raise ConfigError(p.message, hint=p.hint, file=spec.path, field=field) from exc
+    key_env = getattr(cfg, "api_key_env", None)
+    if key_env and not os.environ.get(key_env):
+        raise ConfigError(
+            f"environment variable {key_env} is not set",
+            hint=f"export {key_env}=... (the judge's API key; secrets come from the environment)",
+            file=spec.path,
+            field=field,
+        )
 
 
 async def score_cases(
@@ -166,6 +199,8 @@ async def score_cases(
             bar.update(task, description=metric.id)
             try:
                 scored = await metric.score_batch(items)
+            except ConfigError:
+                raise
             except Exception as exc:  # a broken backend must not cost the other metrics
                 log.warning("metric %s failed: %s", metric.id, exc)
                 reason = f"metric failed: {type(exc).__name__}: {exc}"[:300]
@@ -176,20 +211,27 @@ async def score_cases(
     return results
 
 
-def _judge_infos(metrics: Sequence[Metric], verifiers: dict[str, Any]) -> list[JudgeInfo]:
+def all_verifiers(metrics: Sequence[Metric], verifiers: dict[str, Any]) -> list[Any]:
+    """Every verifier in use: the suite's judges and those metrics made themselves."""
+    found: dict[int, Any] = {id(v): v for v in verifiers.values()}
+    for m in metrics:
+        for v in (getattr(m, "verifier", None), m.options.get("verifier")):
+            if v is not None and hasattr(v, "verify"):
+                found.setdefault(id(v), v)
+    return list(found.values())
+
+
+def _judge_infos(
+    metrics: Sequence[Metric], verifiers: dict[str, Any], project_root: Path
+) -> list[JudgeInfo]:
     from ragwacht.metrics.calibration import find_calibration
 
     infos: dict[str, JudgeInfo] = {}
-    candidates = list(verifiers.values())
-    for m in metrics:
-        v = m.options.get("verifier") if hasattr(m, "options") else None
-        if v is not None:
-            candidates.append(v)
-    for v in candidates:
+    for v in all_verifiers(metrics, verifiers):
         vid = getattr(v, "id", None)
         if not vid or vid in infos:
             continue
-        cal = find_calibration(vid)
+        cal = find_calibration(vid, project_dir=project_root)
         infos[vid] = JudgeInfo(
             id=vid,
             kind=getattr(v, "kind", "unknown"),
@@ -240,12 +282,12 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
 
     console = opts.console or Console(stderr=True)
     variant_name = opts.variant or (spec.variant_names()[0])
-    if spec.variants and variant_name not in spec.variants:
+    if variant_name not in spec.variant_names():
         raise ConfigError(
             f"unknown variant '{variant_name}'",
             file=spec.path,
             field="variants",
-            hint=f"choose one of: {', '.join(spec.variants)}",
+            hint=f"choose one of: {', '.join(spec.variant_names())}",
         )
     variant = variant_from_spec(variant_name, spec.variants.get(variant_name, {}), file=spec.path)
     gs = load_golden_set(spec.resolve(spec.dataset))
@@ -259,18 +301,41 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
 
     verifiers = build_verifiers(spec)
     metrics = build_metrics(spec, verifiers)
+    # Every configuration mistake surfaces here, before a single endpoint call.
+    gate_policy = None
+    if spec.gate:
+        from ragwacht.ci.policy import parse_policy
+
+        gate_policy = parse_policy(spec.gate, file=spec.path, metrics=[m.id for m in metrics])
+    elif opts.gate:
+        raise ConfigError(
+            "--gate given but the suite has no gate policy",
+            file=spec.path,
+            field="gate",
+            hint="add a gate: section (see ci/gate-policy.example.yaml)",
+        )
+    if opts.baseline == "mlflow" and not opts.mlflow:
+        raise ConfigError(
+            "--baseline mlflow cannot be used with --no-mlflow",
+            field="--baseline",
+            hint="drop --no-mlflow, or give a baseline file",
+        )
+    explicit_baseline = None
+    if opts.baseline not in (None, "none", "mlflow"):
+        explicit_baseline = RunRecord.load(Path(str(opts.baseline)))
+        _check_baseline_matches(explicit_baseline, spec.name, variant_name, str(opts.baseline))
     started = _now()
     root = spec.project_root
     try:
         from ragwacht.tracking.ci_env import ci_context
 
-        ci = ci_context()
+        ci = ci_context(cwd=root)
     except ImportError:  # pragma: no cover - tracking is part of the package
         ci = {}
     manifest = Manifest(
         harness_version=__version__,
-        git_sha=ci.get("git_sha") or _git("rev-parse", "HEAD", cwd=root),
-        git_branch=ci.get("branch") or _git("rev-parse", "--abbrev-ref", "HEAD", cwd=root),
+        git_sha=ci.get("git_sha"),
+        git_branch=ci.get("branch"),  # ci_context already asked git (never "HEAD")
         suite_name=spec.name,
         suite_path=_rel(spec.path, root),
         suite_hash=spec.suite_hash(),
@@ -278,7 +343,7 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
         dataset_version=gs.manifest.version,
         dataset_digest=gs.digest,
         dataset_path=_rel(gs.path, root),
-        endpoint_profile=profile.public_dict(),
+        endpoint_profile=redact_public(profile.public_dict()),
         variant=variant_name,
         variant_settings=variant.model_dump(mode="json", exclude={"name"}),
         metrics=[m.describe() for m in metrics],
@@ -311,6 +376,15 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
         progress=opts.progress,
         cache_identity=cache_identity,
     )
+    n_cached = sum(1 for r in responses if r.cached)
+    cache_note = (
+        f"{n_cached} of {len(responses)} responses came from the response cache"
+        " (their latency is from when they were first fetched); use --refresh for fresh answers"
+        if n_cached
+        else None
+    )
+    if cache_note and opts.progress:
+        console.print(f"[yellow]note[/]: {cache_note}")
     by_case: dict[str, list[Response]] = {}
     for r in responses:
         by_case.setdefault(r.case_id, []).append(r)
@@ -322,14 +396,14 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
             case=c,
             response=by_case[c.id][0],
             repeats=by_case[c.id] if ex.repeats > 1 else [],
-            language=c.language(opts.lang or gs.manifest.language or spec.lang),
+            language=c.language(gs.manifest.language or spec.lang),
         )
         for c in cases
     ]
     try:
         scored = await score_cases(metrics, items, progress=opts.progress, console=console)
     finally:
-        for v in verifiers.values():
+        for v in all_verifiers(metrics, verifiers):
             close = getattr(v, "aclose", None)
             if close is not None:
                 await close()
@@ -348,22 +422,15 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
         )
         for c, it, res in zip(cases, items, scored, strict=True)
     ]
-    gate_policy = None
-    seed = 0
-    n_resamples = 10_000
-    if spec.gate:
-        from ragwacht.ci.policy import parse_policy
-
-        gate_policy = parse_policy(spec.gate, file=spec.path, metrics=[m.id for m in metrics])
-        seed = getattr(gate_policy, "seed", 0)
-        n_resamples = getattr(gate_policy, "n_resamples", 10_000)
+    seed = gate_policy.seed if gate_policy is not None else 0
+    n_resamples = gate_policy.n_resamples if gate_policy is not None else 10_000
     summary = {
         m.id: summarize_metric(
             m, case_results, breakdown=spec.breakdown, n_resamples=n_resamples, seed=seed
         )
         for m in metrics
     }
-    manifest.judges = _judge_infos(metrics, verifiers)
+    manifest.judges = _judge_infos(metrics, verifiers, spec.project_root)
     manifest.finished_at = _now()
     record = RunRecord(
         run_id=uuid.uuid4().hex,
@@ -373,6 +440,7 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
         cases=case_results,
         summary=summary,
         endpoint_errors=sum(1 for c in case_results if c.response.error is not None),
+        warnings=[cache_note] if cache_note else [],
         judge_errors=sum(1 for c in case_results if any(m.error for m in c.metrics.values())),
     )
     files: dict[str, Path] = {}
@@ -381,7 +449,13 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
     files["cases"] = write_case_table(record, out_dir / "cases.csv")
     outcome = RunOutcome(record=record, out_dir=out_dir, files=files)
 
-    baseline = load_baseline(spec, variant_name, opts, exclude_run_id=record.run_id)
+    baseline: RunRecord | None
+    if explicit_baseline is not None:
+        baseline = explicit_baseline
+    else:
+        baseline = load_baseline(
+            spec, variant_name, opts, exclude_run_id=record.run_id, warnings_out=record.warnings
+        )
     outcome.baseline = baseline
     if gate_policy is not None:
         from ragwacht.ci.gate import gate
@@ -391,13 +465,6 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
         outcome.gate = result
         if opts.gate:
             outcome.exit_code = int(result.exit_code)
-    elif opts.gate:
-        raise ConfigError(
-            "--gate given but the suite has no gate policy",
-            file=spec.path,
-            field="gate",
-            hint="add a gate: section (see ci/gate-policy.example.yaml)",
-        )
     record.save(files["record"])
     trend = _trend(spec, variant_name, opts) if opts.write_report else None
     files.update(
@@ -409,13 +476,18 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
             baseline=baseline,
             trend=trend,
             write_report=opts.write_report,
+            ci_outputs=opts.ci_outputs,
         )
     )
     if opts.mlflow:
         from ragwacht.tracking import log_run
 
         run_id = log_run(
-            record, artifacts=files, tracking_uri=opts.tracking_uri, project_root=spec.project_root
+            record,
+            artifacts=files,
+            tracking_uri=opts.tracking_uri,
+            project_root=spec.project_root,
+            kind="partial" if opts.limit else "run",  # a --limit run never becomes a baseline
         )
         if run_id is None:
             record.warnings.append(
@@ -446,15 +518,36 @@ def _trend(spec: SuiteSpec, variant: str, opts: RunOptions) -> list[Any] | None:
     return runs or None
 
 
+def _check_baseline_matches(base: RunRecord, suite: str, variant: str, where: str) -> None:
+    """A baseline of another suite or variant would gate against the wrong thing."""
+    if base.suite != suite or base.variant != variant:
+        raise ConfigError(
+            f"baseline is {base.suite}/{base.variant}, this run is {suite}/{variant}",
+            file=where,
+            hint="give the baseline of the same suite and variant",
+        )
+
+
 def load_baseline(
-    spec: SuiteSpec, variant: str, opts: RunOptions, *, exclude_run_id: str | None = None
+    spec: SuiteSpec,
+    variant: str,
+    opts: RunOptions,
+    *,
+    exclude_run_id: str | None = None,
+    warnings_out: list[str] | None = None,
 ) -> RunRecord | None:
-    """Find the baseline: an explicit file, MLflow (newest on the base branch) or a file."""
+    """Find the baseline: an explicit file, MLflow (newest on the base branch) or a file.
+
+    What was used, and why the first choice was not, is appended to ``warnings_out``.
+    """
+    notes = warnings_out if warnings_out is not None else []
     choice = opts.baseline
     if choice == "none":
         return None
     if choice and choice != "mlflow":
-        return RunRecord.load(Path(choice))
+        base = RunRecord.load(Path(choice))
+        _check_baseline_matches(base, spec.name, variant, choice)
+        return base
     if (choice == "mlflow" or (choice is None and spec.baseline.mlflow)) and opts.mlflow:
         try:
             from ragwacht.tracking import find_baseline
@@ -468,11 +561,18 @@ def load_baseline(
                 project_root=spec.project_root,
             )
         except Exception as exc:  # an MLflow outage must not stop the gate
-            warnings.warn(f"baseline lookup in MLflow failed: {exc}", stacklevel=2)
+            msg = f"baseline lookup in MLflow failed ({type(exc).__name__}: {exc})"
+            warnings.warn(msg, stacklevel=2)
+            notes.append(msg + "; falling back to the baseline file")
             found = None
         if found is not None or choice == "mlflow":
+            if found is None:
+                notes.append("no baseline run found in MLflow: regression checks were skipped")
             return found
-    return load_baseline_file(spec, variant)
+    from_file = load_baseline_file(spec, variant)
+    if from_file is not None:
+        _check_baseline_matches(from_file, spec.name, variant, str(baseline_file(spec, variant)))
+    return from_file
 
 
 def baseline_file(spec: SuiteSpec, variant: str) -> Path:
@@ -506,6 +606,7 @@ def write_outputs(
     baseline: RunRecord | None = None,
     trend: list[Any] | None = None,
     write_report: bool = True,
+    ci_outputs: bool = True,
 ) -> dict[str, Path]:
     """Write JUnit XML, Markdown summary, OpenMetrics text and the HTML report."""
     from ragwacht.reports.junit import write_junit
@@ -517,7 +618,7 @@ def write_outputs(
     md = render_markdown(record, gate_result)
     write_atomic(out_dir / "summary.md", md)
     files["markdown"] = out_dir / "summary.md"
-    if gate_result is not None:
+    if gate_result is not None and ci_outputs:
         from ragwacht.reports.annotations import emit_annotations
         from ragwacht.reports.markdown import append_step_summary
 

@@ -41,7 +41,7 @@ class MetricSpec(_Strict):
             extra = {k: v for k, v in data.items() if k not in known}
             if extra:
                 data = {k: v for k, v in data.items() if k in known}
-                data["options"] = {**data.get("options", {}), **extra}
+                data["options"] = {**(data.get("options") or {}), **extra}
         return data
 
 
@@ -74,7 +74,7 @@ class SuiteSpec(_Strict):
     endpoint: str
     variants: dict[str, dict[str, Any]] = Field(default_factory=dict)
     metrics: list[MetricSpec] = Field(min_length=1)
-    judges: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    judges: dict[str, dict[str, Any] | str] = Field(default_factory=dict)
     gate: dict[str, Any] = Field(default_factory=dict)
     breakdown: list[str] = Field(default_factory=lambda: ["topic", "lang", "difficulty"])
     execution: ExecutionSpec = Field(default_factory=ExecutionSpec)

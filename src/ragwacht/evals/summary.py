@@ -41,7 +41,7 @@ def summarize_metric(
         if metric.kind == "measure":
             p50 = stats.percentile(values, 50)
             p95 = stats.percentile(values, 95)
-        if _is_binary(values):
+        if metric.kind == "score" and _is_binary(values):
             ci_low, ci_high = stats.wilson_interval(int(sum(values)), len(values))
         elif len(values) >= 2:
             ci_low, ci_high = stats.bootstrap_mean_ci(values, n_resamples=n_resamples, seed=seed)

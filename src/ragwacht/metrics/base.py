@@ -71,6 +71,7 @@ class Metric:
         kind: ``score`` (value in [0, 1], averaged) or ``measure`` (raw number, percentiles).
         unit: display unit for measures (``ms``, ``EUR``).
         weak: a heuristic whose output should be labelled as such.
+
     """
 
     name: ClassVar[str] = ""
@@ -139,7 +140,12 @@ class Metric:
         why = self.missing(item)
         if why is not None:
             return self.not_scored(why)
-        return await self.ascore(item)
+        try:
+            return await self.ascore(item)
+        except ConfigError:
+            raise
+        except Exception as exc:  # one broken case is one not-scored case, never a score
+            return self.not_scored(f"metric failed: {type(exc).__name__}: {exc}"[:300], error=True)
 
     def describe(self) -> dict[str, Any]:
         """Static description for records and reports."""

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from ragwacht.errors import JudgeError
+from ragwacht.errors import ConfigError, JudgeError
 from ragwacht.metrics.base import Metric, MetricResult, ScoreInput, register
 from ragwacht.metrics.claims import split_claims, split_sentences, strip_citations
 from ragwacht.metrics.faithfulness import default_verifier
@@ -148,6 +148,8 @@ class CitationCorrectness(Metric):
                         error=True,
                         judge=self.judge_id,
                     )
+                except ConfigError:
+                    raise  # a judge set up wrongly is the user's to fix (exit 2), not a failed case
                 except Exception as exc:
                     return self.not_scored(
                         f"judge failed: {type(exc).__name__}: {exc}"[:300],

@@ -259,6 +259,8 @@ class AnswerClaimRecall(Metric):
             return self.not_scored(
                 f"judge failed ({exc.reason}): {exc}"[:300], error=True, judge=self.judge_id
             )
+        except ConfigError:
+            raise  # a judge set up wrongly is the user's to fix (exit 2), not a failed case
         except Exception as exc:
             return self.not_scored(
                 f"judge failed: {type(exc).__name__}: {exc}"[:300], error=True, judge=self.judge_id

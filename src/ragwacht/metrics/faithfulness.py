@@ -20,7 +20,7 @@ import weakref
 from collections import OrderedDict
 from typing import Any, ClassVar
 
-from ragwacht.errors import JudgeError
+from ragwacht.errors import ConfigError, JudgeError
 from ragwacht.metrics.base import Metric, MetricResult, ScoreInput, register
 from ragwacht.metrics.judges.base import Verdict, Verification, Verifier
 from ragwacht.metrics.refusal import detect_refusal
@@ -171,6 +171,8 @@ class ClaimMetric(Metric):
                 judge=self.judge_id,
                 details={"judge_error": exc.reason},
             )
+        except ConfigError:
+            raise  # a judge set up wrongly is the user's to fix (exit 2), not a failed case
         except Exception as exc:  # any verifier bug is a failure to count, never a score
             return self.not_scored(
                 f"judge failed: {type(exc).__name__}: {exc}"[:300],

@@ -159,10 +159,15 @@ class ResponseCache:
         if not response.ok:
             return False
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        tmp.write_text(response.model_dump_json(), encoding="utf-8")
-        os.replace(tmp, path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(response.model_dump_json(), encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError as exc:  # the cache is an optimisation: a full disk must not stop a run
+            log.warning("response cache write failed (%s); continuing without it", exc)
+            tmp.unlink(missing_ok=True)
+            return False
         return True
 
     def __len__(self) -> int:

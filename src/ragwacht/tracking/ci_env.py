@@ -6,17 +6,22 @@ import os
 import re
 import subprocess
 from collections.abc import Mapping
+from pathlib import Path
 
 
-def _git(*args: str) -> str | None:
+def _git(*args: str, cwd: str | Path | None = None) -> str | None:
     try:
-        out = subprocess.run(["git", *args], capture_output=True, text=True, timeout=5, check=False)
+        out = subprocess.run(
+            ["git", *args], capture_output=True, text=True, timeout=5, check=False, cwd=cwd
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return (out.stdout.strip() or None) if out.returncode == 0 else None
 
 
-def ci_context(env: Mapping[str, str] | None = None, *, use_git: bool = True) -> dict[str, str]:
+def ci_context(
+    env: Mapping[str, str] | None = None, *, use_git: bool = True, cwd: str | Path | None = None
+) -> dict[str, str]:
     """The CI facts a run should carry.
 
     Keys (absent when unknown): ``provider``, ``git_sha``, ``branch``, ``base_branch``, ``pr``
@@ -51,11 +56,11 @@ def ci_context(env: Mapping[str, str] | None = None, *, use_git: bool = True) ->
             ctx["ci_url"] = e["CI_JOB_URL"]
     if use_git:
         if not ctx.get("git_sha"):
-            sha = _git("rev-parse", "HEAD")
+            sha = _git("rev-parse", "HEAD", cwd=cwd)
             if sha:
                 ctx["git_sha"] = sha
         if not ctx.get("branch"):
-            branch = _git("rev-parse", "--abbrev-ref", "HEAD")
+            branch = _git("rev-parse", "--abbrev-ref", "HEAD", cwd=cwd)
             if branch and branch != "HEAD":
                 ctx["branch"] = branch
     return {k: v for k, v in ctx.items() if v}

@@ -307,6 +307,19 @@ def _search(
     )
 
 
+def baseline_branch(branch: str | None) -> str | None:
+    """The branch baselines come from: a pull/merge request's target branch in CI, else ``branch``.
+
+    Used by both the baseline lookup and the trend, so they always agree.
+    """
+    from ragwacht.tracking.ci_env import ci_context
+
+    ctx = ci_context(use_git=False)
+    if ctx.get("pr") and ctx.get("base_branch"):
+        return ctx["base_branch"]
+    return branch
+
+
 def find_baseline(
     suite: str,
     variant: str,
@@ -317,13 +330,11 @@ def find_baseline(
     project_root: Path | None = None,
 ) -> RunRecord | None:
     """The newest finished run of ``suite``/``variant`` on ``branch``, as a RunRecord."""
-    from ragwacht.tracking.ci_env import ci_context
-
     client, _uri = _client(tracking_uri, project_root)
     exp = client.get_experiment_by_name(EXPERIMENT_PREFIX + suite)
     if exp is None:
         return None
-    base = ci_context(use_git=False).get("base_branch") or branch
+    base = baseline_branch(branch)
     for run in _search(client, str(exp.experiment_id), suite, variant, base, 10):
         if exclude_run_id and run.data.tags.get("ragwacht.run_id") == exclude_run_id:
             continue
@@ -349,7 +360,7 @@ def list_runs(
     exp = client.get_experiment_by_name(EXPERIMENT_PREFIX + suite)
     if exp is None:
         return []
-    runs = _search(client, str(exp.experiment_id), suite, variant, branch, limit)
+    runs = _search(client, str(exp.experiment_id), suite, variant, baseline_branch(branch), limit)
     out = [
         RunSummary(
             run_id=r.info.run_id,

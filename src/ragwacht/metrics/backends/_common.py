@@ -134,6 +134,8 @@ class BackendMetric(Metric):
         judge = self.judge_id
         try:
             value, details = await self.run(item, meter)
+        except ConfigError:
+            raise  # a judge set up wrongly is the user's to fix (exit 2), not a failed case
         except Exception as exc:
             reason = f"{self.backend} failed: {type(exc).__name__}: {exc}"
             return self.not_scored(

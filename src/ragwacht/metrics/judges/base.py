@@ -8,13 +8,13 @@ never into a score.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
 
-class Verdict(str, Enum):
+class Verdict(StrEnum):
     """Whether the contexts support a claim."""
 
     SUPPORTED = "supported"
