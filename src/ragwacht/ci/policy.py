@@ -27,9 +27,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from ragwacht._yaml import read_yaml, yaml_line
 from ragwacht.errors import ConfigError, Location, Problem
 
 # Why 0.07: at 100 cases two runs of an unchanged endpoint whose answers flip on 5-10% of cases
@@ -143,34 +143,6 @@ class GatePolicy(_Strict):
         return list(dict.fromkeys(r.metric for r in self.rules))
 
 
-def _yaml_line(text: str, path: Iterable[str | int]) -> int | None:
-    """Best-effort 1-based line of a node addressed by ``path`` in a YAML document."""
-    try:
-        node: Any = yaml.compose(text)
-    except yaml.YAMLError:
-        return None
-    line = None
-    for key in path:
-        if node is None:
-            break
-        line = node.start_mark.line + 1
-        if isinstance(node, yaml.MappingNode):
-            nxt = None
-            for k, val in node.value:
-                if str(k.value) == str(key):
-                    line = k.start_mark.line + 1
-                    nxt = val
-                    break
-            node = nxt
-        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int):
-            node = node.value[key] if key < len(node.value) else None
-        else:
-            node = None
-    if node is not None:
-        line = node.start_mark.line + 1
-    return line
-
-
 def _field_name(prefix: str | None, loc: tuple[Any, ...]) -> str:
     parts: list[str] = [prefix] if prefix else []
     for p in loc:
@@ -211,7 +183,7 @@ def parse_policy(
     prefix_path: list[str | int] = [root] if root else []
 
     def where(loc: tuple[Any, ...]) -> Location:
-        line = _yaml_line(text, [*prefix_path, *loc]) if text is not None else None
+        line = yaml_line(text, [*prefix_path, *loc]) if text is not None else None
         return Location(file, line, _field_name(root, loc))
 
     if data is None:
@@ -220,7 +192,7 @@ def parse_policy(
         raise ConfigError(
             "the gate policy must be a mapping",
             file=file,
-            line=_yaml_line(text, prefix_path) if text else None,
+            line=yaml_line(text, prefix_path) if text else None,
             field=root,
             hint="write keys such as alpha:, max_drop: and rules: under it",
         )
@@ -311,22 +283,7 @@ def load_policy(path: str | Path, *, metrics: Iterable[str] | None = None) -> Ga
 
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise ConfigError("gate policy file not found", file=path, hint="check the path") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read gate policy file: {exc}", file=path) from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(
-            f"not valid YAML: {getattr(exc, 'problem', exc)}",
-            file=path,
-            line=(mark.line + 1) if mark else None,
-            hint="fix the YAML syntax",
-        ) from exc
+    _text, data = read_yaml(path, "gate policy file")
     root: str | None = None
     if isinstance(data, Mapping) and "gate" in data and isinstance(data["gate"], Mapping):
         data, root = data["gate"], "gate"

@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ragwacht._yaml import read_yaml, yaml_line
 from ragwacht.errors import ConfigError, Location, Problem
 
 SCHEMA_VERSION = 1
@@ -111,33 +111,10 @@ class SuiteSpec(_Strict):
         return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()
 
 
-def _line_of(text: str, key: str) -> int | None:
-    """Best-effort 1-based line of a top-level YAML key (for error messages)."""
-    for i, line in enumerate(text.splitlines(), 1):
-        if line.startswith(f"{key}:"):
-            return i
-    return None
-
-
 def load_suite(path: str | Path) -> SuiteSpec:
     """Load and validate a suite YAML; every problem is reported with file, line and field."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise ConfigError("suite file not found", file=path, hint="check the path") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read suite file: {exc}", file=path) from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(
-            f"not valid YAML: {getattr(exc, 'problem', exc)}",
-            file=path,
-            line=(mark.line + 1) if mark else None,
-            hint="fix the YAML syntax",
-        ) from exc
+    text, data = read_yaml(path, "suite file")
     if not isinstance(data, dict):
         raise ConfigError("a suite must be a YAML mapping", file=path, hint="see evals/README.md")
     try:
@@ -152,7 +129,7 @@ def load_suite(path: str | Path) -> SuiteSpec:
             if err["type"] == "extra_forbidden":
                 msg = "unknown field"
                 hint = "remove it or check the spelling (see evals/README.md)"
-            problems.append(Problem(msg, Location(path, _line_of(text, top), loc), hint))
+            problems.append(Problem(msg, Location(path, yaml_line(text, [top]), loc), hint))
         raise ConfigError(problems=problems) from exc
     spec.path = path.resolve()
     problems = []
@@ -161,7 +138,7 @@ def load_suite(path: str | Path) -> SuiteSpec:
             problems.append(
                 Problem(
                     f"{spec.resolve(rel)} does not exist",
-                    Location(path, _line_of(text, key), key),
+                    Location(path, yaml_line(text, [key]), key),
                     "paths are relative to the suite file",
                 )
             )

@@ -36,6 +36,7 @@ from pydantic import (
 )
 
 from ragwacht._env import REDACTED
+from ragwacht._yaml import read_yaml
 from ragwacht.datasets.models import GoldenCase
 from ragwacht.errors import ConfigError, Location, Problem
 from ragwacht.runners.mapping import ContextMapping, PathExpr, ResponseMapping, UsageMapping
@@ -583,23 +584,9 @@ def load_profile(path: str | Path) -> AnyProfile:
 
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise ConfigError(
-            "endpoint profile not found", file=path, hint="paths are relative to the suite file"
-        ) from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read endpoint profile: {exc}", file=path) from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(
-            f"not valid YAML: {getattr(exc, 'problem', None) or exc}",
-            file=path,
-            line=mark.line + 1 if mark else None,
-        ) from exc
+    text, data = read_yaml(
+        path, "endpoint profile", not_found_hint="paths are relative to the suite file"
+    )
     if isinstance(data, dict):
         data.setdefault("name", path.stem)
     profile = profile_from_dict(data, file=path, text=text)
