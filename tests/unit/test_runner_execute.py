@@ -535,3 +535,25 @@ def test_progress_bar_on_a_terminal_and_silent_otherwise() -> None:
     plain = io.StringIO()
     run(http_profile(), cases("a"), handler, progress=True, console=Console(file=plain))
     assert plain.getvalue() == ""
+
+
+def test_resume_asks_again_when_the_question_changed(tmp_path: Path) -> None:
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        q = json.loads(request.content)["question"]
+        calls.append(q)
+        return httpx.Response(200, json=ok_body(q))
+
+    store_dir = tmp_path / "run"
+    first = run(
+        http_profile(), cases("a", "b"), handler, store=ResponseStore(store_dir, fresh=True)
+    )
+    assert all(r.request_key for r in first)
+    calls.clear()
+    # c1's question was edited after the first run: its stored answer no longer applies.
+    rs = run(
+        http_profile(), cases("a", "b edited"), handler, store=ResponseStore(store_dir), resume=True
+    )
+    assert calls == ["b edited"]
+    assert [r.answer for r in rs] == ["A: a", "A: b edited"]

@@ -187,11 +187,13 @@ class _Run:
 
     async def one(self, case: GoldenCase, repeat: int) -> Response:
         key = (case.id, self.variant.name, repeat)
-        if key in self.done:
-            return self.done[key]
-        ckey = None
+        ckey = cache_key(self.public, self.variant_dump, case.model_dump(mode="json"), repeat)
+        stored = self.done.get(key)
+        # Resume only reuses an answer given to this very request: an edited question, another
+        # variant setting or another profile is asked again.
+        if stored is not None and stored.request_key in (None, ckey):
+            return stored
         if self.cache is not None:
-            ckey = cache_key(self.public, self.variant_dump, case.model_dump(mode="json"), repeat)
             if not self.refresh and (hit := self.cache.get(ckey)) is not None:
                 response = hit.model_copy(
                     update={
@@ -199,6 +201,7 @@ class _Run:
                         "case_id": case.id,
                         "variant": self.variant.name,
                         "repeat": repeat,
+                        "request_key": ckey,
                     }
                 )
                 self._keep(response, None)
@@ -209,7 +212,8 @@ class _Run:
             response = self._error(
                 case, repeat, AttemptError("internal", f"{type(exc).__name__}: {exc}"), 0, None
             )
-        self._keep(response, ckey)
+        response.request_key = ckey
+        self._keep(response, ckey if self.cache is not None else None)
         return response
 
     def _keep(self, response: Response, ckey: str | None) -> None:

@@ -57,6 +57,9 @@ class Response(BaseModel):
     attempts: int = 0
     status_code: int | None = None
     cached: bool = False
+    request_key: str | None = Field(
+        default=None, description="sha256 of what was asked (profile, variant, case, repeat)"
+    )
     started_at: datetime | None = None
 
     @property
