@@ -193,19 +193,22 @@ class _Run:
         # variant setting or another profile is asked again.
         if stored is not None and stored.request_key in (None, ckey):
             return stored
-        if self.cache is not None:
-            if not self.refresh and (hit := self.cache.get(ckey)) is not None:
-                response = hit.model_copy(
-                    update={
-                        "cached": True,
-                        "case_id": case.id,
-                        "variant": self.variant.name,
-                        "repeat": repeat,
-                        "request_key": ckey,
-                    }
-                )
-                self._keep(response, None)
-                return response
+        if (
+            self.cache is not None
+            and not self.refresh
+            and (hit := self.cache.get(ckey)) is not None
+        ):
+            response = hit.model_copy(
+                update={
+                    "cached": True,
+                    "case_id": case.id,
+                    "variant": self.variant.name,
+                    "repeat": repeat,
+                    "request_key": ckey,
+                }
+            )
+            self._keep(response, None)
+            return response
         try:
             response = await self.call(case, repeat)
         except Exception as exc:  # a bug in a runner must not lose the case
