@@ -218,6 +218,13 @@ class RuleView:
     message: str | None
 
     @property
+    def unit_metric(self) -> str:
+        """The metric whose unit formats this rule's numbers; '' for shares of cases."""
+        if self.kind in ("scored_fraction", "error_budget"):
+            return ""
+        return self.metric or ""
+
+    @property
     def is_regression(self) -> bool:
         """A rule on the change against the baseline, whose limit is the allowed drop."""
         return "regress" in self.kind.lower()
@@ -880,17 +887,17 @@ def _rule_sentence(r: RuleView, fmt: _Fmt, t: Translator) -> str:
     name = t.metric(r.metric) if r.metric else r.name
     parts = [name]
     if r.observed is not None and r.metric and not r.is_regression:
-        parts.append(f"{t('observed').lower()} {fmt.value(r.metric, r.observed)}")
+        parts.append(f"{t('observed').lower()} {fmt.value(r.unit_metric, r.observed)}")
     if r.limit is not None and r.metric and not r.is_regression:
         op = r.op_symbol
-        parts.append(f"{t('limit').lower()} {op}{' ' if op else ''}{fmt.value(r.metric, r.limit)}")
+        parts.append(f"{t('limit').lower()} {op}{' ' if op else ''}{fmt.value(r.unit_metric, r.limit)}")
     if r.delta is not None and r.metric:
         d = f"{t('change').lower()} {fmt.delta(r.metric, r.delta)} {t('vs_baseline')}"
         if r.p_value is not None:
             d += f" (p {t.p(r.p_value)})" if r.p_value < 0.001 else f" (p = {t.p(r.p_value)})"
         parts.append(d)
         if r.is_regression and r.limit is not None:
-            parts.append(f"{t('allowed_drop')} {fmt.value(r.metric, r.limit)}")
+            parts.append(f"{t('allowed_drop')} {fmt.value(r.unit_metric, r.limit)}")
     text = parts[0] + (": " + ", ".join(parts[1:]) if len(parts) > 1 else "")
     if r.message and len(parts) == 1:
         text += f": {r.message}"
