@@ -890,7 +890,8 @@ def _rule_sentence(r: RuleView, fmt: _Fmt, t: Translator) -> str:
         parts.append(f"{t('observed').lower()} {fmt.value(r.unit_metric, r.observed)}")
     if r.limit is not None and r.metric and not r.is_regression:
         op = r.op_symbol
-        parts.append(f"{t('limit').lower()} {op}{' ' if op else ''}{fmt.value(r.unit_metric, r.limit)}")
+        limit = fmt.value(r.unit_metric, r.limit)
+        parts.append(f"{t('limit').lower()} {op}{' ' if op else ''}{limit}")
     if r.delta is not None and r.metric:
         d = f"{t('change').lower()} {fmt.delta(r.metric, r.delta)} {t('vs_baseline')}"
         if r.p_value is not None:
