@@ -51,6 +51,7 @@ def print_outcome(outcome: Any) -> None:
         console.print(f"[yellow]{rec.judge_errors} case(s) with judge failures[/] (not scored)")
     for w in rec.warnings:
         console.print(f"[yellow]warning[/]: {w}")
-    for name in ("report", "record", "junit", "markdown"):
+    # The report comes last: it is what a person opens next.
+    for name in ("record", "junit", "markdown", "report"):
         if name in outcome.files:
             console.print(f"{name:>8}: {outcome.files[name]}")

@@ -9,6 +9,10 @@ from ragwacht.evals.record import CaseResult, MetricSummary, TagSummary
 from ragwacht.metrics.base import Metric
 
 
+def _verifier(metric: Metric) -> object | None:
+    return getattr(metric, "verifier", None) or metric.options.get("verifier")
+
+
 def _is_binary(values: Sequence[float]) -> bool:
     return all(v in (0.0, 1.0) for v in values)
 
@@ -70,7 +74,8 @@ def summarize_metric(
         kind=metric.kind,
         higher_is_better=metric.higher_is_better,
         unit=metric.unit,
-        weak=bool(d.get("weak")),
+        # A metric is as weak as the judge behind it (e.g. citations checked lexically).
+        weak=bool(d.get("weak")) or bool(getattr(_verifier(metric), "weak", False)),
         judge=metric.judge_id,
         mean=mean,
         ci_low=ci_low,
