@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ragwacht.evals.record import CaseResult, RunRecord
-from ragwacht.metrics.base import MetricResult
-from ragwacht.runners.models import Response
+from ragwacht.evals.record import RunRecord
 
 
 def slim_record(record: RunRecord) -> RunRecord:
@@ -15,49 +13,36 @@ def slim_record(record: RunRecord) -> RunRecord:
     Answers, retrieved contexts, repeats and claim details are dropped: they are often most of
     the bytes, and text a repository need not hold.
     """
-    cases = []
-    for c in record.cases:
-        r = c.response
-        cases.append(
-            CaseResult(
-                case_id=c.case_id,
-                tags=list(c.tags),
-                question=c.question,
-                expected_behavior=c.expected_behavior,
-                gold_doc_ids=list(c.gold_doc_ids),
-                response=Response(
-                    case_id=r.case_id,
-                    variant=r.variant,
-                    latency_ms=r.latency_ms,
-                    usage=r.usage,
-                    cost=r.cost,
-                    error=r.error,
-                    error_kind=r.error_kind,
-                    attempts=r.attempts,
-                    status_code=r.status_code,
+    # Drop by name what a baseline does not need; every other field is kept as it is.
+    cases = [
+        c.model_copy(
+            update={
+                "reference_answer": None,
+                "repeats": [],
+                "response": c.response.model_copy(
+                    update={"answer": None, "contexts": [], "cited_ids": None}
                 ),
-                metrics={
-                    k: MetricResult(
-                        metric=m.metric,
-                        value=m.value,
-                        reason=m.reason,
-                        judge=m.judge,
-                        prompt_version=m.prompt_version,
-                        metric_version=m.metric_version,
-                        error=m.error,
-                    )
-                    for k, m in c.metrics.items()
-                },
-            )
+                "metrics": {k: m.model_copy(update={"details": {}}) for k, m in c.metrics.items()},
+            }
         )
+        for c in record.cases
+    ]
     return record.model_copy(update={"cases": cases, "gate": None})
 
 
 def default_baseline_path(record: RunRecord, root: Path | None = None) -> Path:
     """``ci/baselines/<suite>.json`` (``<suite>.<variant>.json`` for other variants)."""
-    base = (root or Path.cwd()) / "ci" / "baselines"
-    name = record.suite if record.variant == "default" else f"{record.suite}.{record.variant}"
-    return base / f"{name}.json"
+    return (
+        (root or Path.cwd()) / "ci" / "baselines" / baseline_filename(record.suite, record.variant)
+    )
+
+
+def baseline_filename(suite: str, variant: str) -> str:
+    """The file name of a baseline; the gate looks files up by the same rule.
+
+    ``<suite>.json`` for the default variant, ``<suite>.<variant>.json`` for the others.
+    """
+    return f"{suite}.json" if variant == "default" else f"{suite}.{variant}.json"
 
 
 def save_baseline(record: RunRecord, path: str | Path | None = None, *, slim: bool = True) -> Path:

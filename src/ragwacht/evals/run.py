@@ -576,19 +576,17 @@ def load_baseline(
 
 
 def baseline_file(spec: SuiteSpec, variant: str) -> Path:
-    """The suite's baseline file for ``variant``.
+    """The suite's baseline file for ``variant`` (named as ``ragwacht baseline save`` names it).
 
-    ``<suite>.json`` for the first (default) variant, ``<suite>.<variant>.json`` for the others
-    (see ci/baselines/README.md).
+    ``baseline.file`` in the suite, when set, is the default variant's file; other variants
+    sit beside it as ``<stem>.<variant>.json``.
     """
-    path = (
-        spec.resolve(spec.baseline.file)
-        if spec.baseline.file
-        else spec.project_root / "ci" / "baselines" / f"{spec.name}.json"
-    )
-    if variant != spec.variant_names()[0]:
-        path = path.with_name(f"{path.stem}.{variant}{path.suffix}")
-    return path
+    from ragwacht.ci.baseline import baseline_filename
+
+    if not spec.baseline.file:
+        return spec.project_root / "ci" / "baselines" / baseline_filename(spec.name, variant)
+    path = spec.resolve(spec.baseline.file)
+    return path if variant == "default" else path.with_name(f"{path.stem}.{variant}{path.suffix}")
 
 
 def load_baseline_file(spec: SuiteSpec, variant: str) -> RunRecord | None:
