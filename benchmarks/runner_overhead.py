@@ -7,7 +7,11 @@ target is >= 0.9), the client's CPU time per case (what the ratio depends on whe
 machine is shared), peak RSS, and RSS after 1,000 and after 10,000 cases with the size of the
 responses kept, so growth beyond the stored responses shows.
 
-    python benchmarks/runner_overhead.py [--cases 1000] [--big 10000] [--latency 0.05]
+For scale it also times a bare aiohttp client (no templates, mapping, retries or records) on
+the same endpoint: what the transport, the endpoint and the shared cores allow at best. The
+runner's own cost is the gap between the two.
+
+    python benchmarks/runner_overhead.py [--cases 1000] [--big 10000] [--latency 0.05] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -112,12 +116,39 @@ def run(n: int, url: str, concurrency: int) -> tuple[float, float, list]:
     return wall, cpu, responses
 
 
+def bare(n: int, url: str, concurrency: int) -> float:
+    """Wall time of a bare aiohttp client making the same n requests at the same concurrency."""
+    import aiohttp
+
+    async def go() -> float:
+        sem = asyncio.Semaphore(concurrency)
+        async with aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=concurrency)
+        ) as session:
+
+            async def one(i: int) -> Any:
+                body = json.dumps({"question": f"Wat is de WOZ-waarde? ({i})"}).encode()
+                async with (
+                    sem,
+                    session.post(url, data=body, headers={"Content-Type": "application/json"}) as r,
+                ):
+                    return json.loads(await r.read())
+
+            await asyncio.gather(*(one(i) for i in range(min(n, 50))))  # connections
+            t0 = time.perf_counter()
+            await asyncio.gather(*(one(i) for i in range(n)))
+            return time.perf_counter() - t0
+
+    return asyncio.run(go())
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--cases", type=int, default=1000)
     ap.add_argument("--big", type=int, default=10000)
     ap.add_argument("--latency", type=float, default=0.05)
     ap.add_argument("--concurrency", type=int, default=32)
+    ap.add_argument("--repeat", type=int, default=3, help="runs of the first size (median shown)")
     args = ap.parse_args()
 
     with socket.socket() as s:
@@ -135,17 +166,29 @@ def main() -> None:
         for n in (args.cases, args.big):
             if n <= 0:
                 continue
-            wall, cpu, responses = run(n, url, args.concurrency)
             limit = n * args.latency / args.concurrency
-            kept = sum(len(r.model_dump_json()) for r in responses) / 2**20
+            reps = max(1, args.repeat) if n == args.cases else 1
+            ratios = []
+            for _ in range(reps):
+                wall, cpu, responses = run(n, url, args.concurrency)
+                ratios.append(limit / wall)
+                kept = sum(len(r.model_dump_json()) for r in responses) / 2**20
+                print(
+                    f"cases={n:>6} concurrency={args.concurrency} "
+                    f"latency={args.latency * 1000:.0f}ms  wall={wall:.2f}s  io_limit={limit:.2f}s"
+                    f"  ratio={limit / wall:.3f}  client_cpu={cpu * 1000 / n:.2f}ms/case"
+                    f"  rss={rss_mib():.0f}MiB (+{rss_mib() - base:.0f} over warm-up)"
+                    f"  peak_rss={peak_rss_mib():.0f}MiB  responses_json={kept:.1f}MiB",
+                    flush=True,
+                )
+                del responses
+            floors = [limit / bare(n, url, args.concurrency) for _ in range(reps)]
             print(
-                f"cases={n:>6} concurrency={args.concurrency} latency={args.latency * 1000:.0f}ms"
-                f"  wall={wall:.2f}s  io_limit={limit:.2f}s  ratio={limit / wall:.3f}"
-                f"  client_cpu={cpu * 1000 / n:.2f}ms/case"
-                f"  rss={rss_mib():.0f}MiB (+{rss_mib() - base:.0f} over warm-up)"
-                f"  peak_rss={peak_rss_mib():.0f}MiB  responses_json={kept:.1f}MiB"
+                f"cases={n:>6}  ragwacht median ratio {sorted(ratios)[len(ratios) // 2]:.3f}  |  "
+                f"bare aiohttp client median ratio {sorted(floors)[len(floors) // 2]:.3f} "
+                "(the transport, endpoint and shared cores at best)",
+                flush=True,
             )
-            del responses
     finally:
         server.terminate()
         server.join(5)

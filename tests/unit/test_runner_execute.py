@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import itertools
 import json
 import time
@@ -11,6 +12,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ragwacht.datasets.models import GoldenCase
 from ragwacht.errors import ConfigError
@@ -557,3 +560,34 @@ def test_resume_asks_again_when_the_question_changed(tmp_path: Path) -> None:
     )
     assert calls == ["b edited"]
     assert [r.answer for r in rs] == ["A: a", "A: b edited"]
+
+
+@given(
+    profile=st.dictionaries(st.text(max_size=5), st.one_of(st.text(), st.integers(), st.none())),
+    variant=st.dictionaries(st.text(max_size=5), st.text()),
+    case=st.dictionaries(
+        st.text(max_size=5), st.one_of(st.text(), st.lists(st.text(), max_size=3))
+    ),
+    repeat=st.integers(min_value=0, max_value=50),
+)
+def test_request_key_is_sha256_of_the_canonical_request(profile, variant, case, repeat) -> None:
+    # The digest stored caches and response files were written with: any change would make
+    # --resume and the response cache silently miss.
+    from ragwacht.runners.store import CACHE_FORMAT, RequestKeys, cache_key
+
+    blob = json.dumps(
+        {
+            "format": CACHE_FORMAT,
+            "profile": profile,
+            "variant": variant,
+            "case": case,
+            "repeat": repeat,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        default=str,
+    )
+    expected = hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    assert RequestKeys(profile, variant).key(case, repeat) == expected
+    assert cache_key(profile, variant, case, repeat) == expected

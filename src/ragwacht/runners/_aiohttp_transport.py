@@ -1,9 +1,11 @@
-"""An httpx transport that does its network I/O with aiohttp.
+"""aiohttp underneath the ``http`` runner.
 
 httpx's own connection pool (httpcore on anyio) spends several milliseconds of CPU per request
 at a few dozen concurrent requests, more than the requests themselves on a loaded CI runner;
-aiohttp's pool and C parser need a fraction of that. Keeping httpx as the API means the
-runners, their error handling and the tests (``httpx.MockTransport``) stay the same.
+aiohttp's pool and C parser need a fraction of that. Plain JSON requests go through an aiohttp
+session directly (:func:`new_session`); streamed answers keep httpx as the API through
+:class:`AiohttpTransport`. Failures are translated to httpx's exception classes either way, so
+one function (``transport_error``) classifies them.
 """
 
 from __future__ import annotations
@@ -16,7 +18,29 @@ import aiohttp
 import httpx
 
 
-def _translate(exc: BaseException, request: httpx.Request) -> httpx.TransportError:
+def new_session(
+    *,
+    limit: int,
+    timeout_s: float,
+    decompress: bool = True,
+    headers: dict[str, str] | None = None,
+) -> aiohttp.ClientSession:
+    """An aiohttp session with ``limit`` connections and per-connect/per-read timeouts.
+
+    Must be called with the event loop running.
+    """
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=limit, limit_per_host=0),
+        timeout=aiohttp.ClientTimeout(total=None, sock_connect=timeout_s, sock_read=timeout_s),
+        auto_decompress=decompress,
+        headers=headers,
+        skip_auto_headers=()
+        if decompress
+        else ("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
+    )
+
+
+def translate(exc: BaseException, request: httpx.Request | None = None) -> httpx.TransportError:
     """The httpx exception matching an aiohttp failure (the runners classify httpx errors)."""
     msg = str(exc) or type(exc).__name__
     if isinstance(exc, aiohttp.ClientConnectorError):
@@ -40,7 +64,7 @@ class _Body(httpx.AsyncByteStream):
             async for chunk in self._response.content.iter_any():
                 yield chunk
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            raise _translate(exc, self._request) from exc
+            raise translate(exc, self._request) from exc
 
     async def aclose(self) -> None:
         self._response.release()
@@ -51,19 +75,14 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
     def __init__(self, *, limit: int, timeout_s: float) -> None:
         self._limit = limit
-        self._timeout = aiohttp.ClientTimeout(
-            total=None, sock_connect=timeout_s, sock_read=timeout_s
-        )
+        self._timeout_s = timeout_s
         self._session: aiohttp.ClientSession | None = None
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._limit, limit_per_host=0),
-                timeout=self._timeout,
-                # httpx decodes by Content-Encoding itself; decoding here too would break it.
-                auto_decompress=False,
-                skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
+            # httpx decodes by Content-Encoding itself; decoding here too would break it.
+            self._session = new_session(
+                limit=self._limit, timeout_s=self._timeout_s, decompress=False
             )
         return self._session
 
@@ -83,7 +102,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 allow_redirects=False,
             )
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            raise _translate(exc, request) from exc
+            raise translate(exc, request) from exc
         raw: Any = response.raw_headers
         return httpx.Response(
             response.status,

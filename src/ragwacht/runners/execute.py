@@ -41,7 +41,7 @@ from ragwacht.errors import ConfigError
 from ragwacht.runners.base import AttemptError, CallRequest, CallResult, Runner, build_runner
 from ragwacht.runners.models import Response
 from ragwacht.runners.profile import AnyProfile, Variant, apply_variant
-from ragwacht.runners.store import Key, ResponseCache, ResponseStore, cache_key
+from ragwacht.runners.store import Key, RequestKeys, ResponseCache, ResponseStore
 
 __all__ = [
     "ExecOptions",
@@ -173,6 +173,7 @@ class _Run:
         self.done = done
         self.public = cache_identity if cache_identity is not None else profile.public_dict()
         self.variant_dump = variant.model_dump(mode="json")
+        self.keys = RequestKeys(self.public, self.variant_dump)
         self.loop = asyncio.get_running_loop()
         self.deadline = (
             self.loop.time() + options.overall_timeout_s if options.overall_timeout_s else None
@@ -187,7 +188,7 @@ class _Run:
 
     async def one(self, case: GoldenCase, repeat: int) -> Response:
         key = (case.id, self.variant.name, repeat)
-        ckey = cache_key(self.public, self.variant_dump, case.model_dump(mode="json"), repeat)
+        ckey = self.keys.key(case.model_dump(mode="json"), repeat)
         stored = self.done.get(key)
         # Resume only reuses an answer given to this very request: an edited question, another
         # variant setting or another profile is asked again.

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from ragwacht import __version__
 from ragwacht._env import scrub, secret_values
 from ragwacht.runners.base import (
     AttemptError,
@@ -58,9 +59,22 @@ class HttpRunner:
         self._concurrency = int(options.concurrency)
         self._transport = transport
         self._http: httpx.AsyncClient | None = None
+        self._session: Any = None  # aiohttp.ClientSession: the fast path for plain JSON calls
 
     async def __aenter__(self) -> HttpRunner:
         transport = self._transport
+        if transport is None and self.profile.stream is None:
+            try:
+                from ragwacht.runners._aiohttp_transport import new_session
+            except ImportError:  # httpx's own pool works too, at a higher CPU cost
+                pass
+            else:
+                self._session = new_session(
+                    limit=self._concurrency,
+                    timeout_s=self._timeout,
+                    headers={"User-Agent": f"ragwacht/{__version__}", **self._headers},
+                )
+                return self
         limits = httpx.Limits(
             max_connections=self._concurrency, max_keepalive_connections=self._concurrency
         )
@@ -81,6 +95,9 @@ class HttpRunner:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        if self._session is not None:
+            session, self._session = self._session, None
+            await session.close()
         if self._http is not None:
             await self._http.aclose()
             self._http = None
@@ -109,16 +126,20 @@ class HttpRunner:
 
     async def call(self, request: CallRequest) -> CallResult:
         """Make one HTTP attempt for ``request``."""
+        if self._session is not None:
+            return await self._call_direct(request)
         if self._http is None:
             raise RuntimeError("use the runner as 'async with runner:'")
         body, params = self._request_parts(request)
-        kwargs: dict[str, Any] = {"params": params or None}
+        # Merged into the URL's own query: httpx's ``params=`` would replace it.
+        url = httpx.URL(self._url).copy_merge_params(params) if params else self._url
+        kwargs: dict[str, Any] = {}
         if body is not None:
             kwargs["json"] = body
         if self.profile.stream is not None:
-            return await self._call_stream(kwargs)
+            return await self._call_stream(url, kwargs)
         try:
-            resp = await self._http.request(self.profile.method, self._url, **kwargs)
+            resp = await self._http.request(self.profile.method, url, **kwargs)
         except httpx.HTTPError as exc:
             raise transport_error(exc, self._secrets) from exc
         if not resp.is_success:
@@ -133,7 +154,44 @@ class HttpRunner:
             ) from exc
         return finish_mapping(self.profile.response, doc, status_code=resp.status_code)
 
-    async def _call_stream(self, kwargs: dict[str, Any]) -> CallResult:
+    async def _call_direct(self, request: CallRequest) -> CallResult:
+        """One attempt straight through aiohttp (no streaming, no custom transport).
+
+        Same contract as the httpx path: errors become the same AttemptErrors.
+        """
+        import aiohttp
+
+        from ragwacht.runners._aiohttp_transport import translate
+
+        body, params = self._request_parts(request)
+        data = None
+        headers = None
+        if body is not None:
+            data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+            headers = _JSON_HEADERS
+        try:
+            async with self._session.request(
+                self.profile.method, self._url, params=params or None, data=data, headers=headers
+            ) as resp:
+                raw = await resp.read()
+                status = resp.status
+                charset = resp.charset or "utf-8"
+                resp_headers = dict(resp.headers)
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            raise transport_error(translate(exc), self._secrets) from exc
+        if not 200 <= status < 300:
+            raise status_error(status, resp_headers, _decode(raw, charset), self._secrets)
+        try:
+            doc = json.loads(raw)
+        except ValueError as exc:
+            raise AttemptError(
+                "malformed",
+                f"response is not JSON: {_snippet(_decode(raw, charset), self._secrets)!r}",
+                status_code=status,
+            ) from exc
+        return finish_mapping(self.profile.response, doc, status_code=status)
+
+    async def _call_stream(self, url: Any, kwargs: dict[str, Any]) -> CallResult:
         assert self._http is not None and self.profile.stream is not None
         spec = self.profile.stream
         mapping = self.profile.response
@@ -141,7 +199,7 @@ class HttpRunner:
         headers = {"Accept": "text/event-stream"}
         try:
             async with self._http.stream(
-                self.profile.method, self._url, headers=headers, **kwargs
+                self.profile.method, url, headers=headers, **kwargs
             ) as resp:
                 if not resp.is_success:
                     await resp.aread()
@@ -193,6 +251,16 @@ class HttpRunner:
                 )
         except httpx.HTTPError as exc:
             raise transport_error(exc, self._secrets) from exc
+
+
+_JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+def _decode(raw: bytes, charset: str) -> str:
+    try:
+        return raw.decode(charset, errors="replace")
+    except LookupError:  # an unknown charset name
+        return raw.decode("utf-8", errors="replace")
 
 
 def _param(value: Any) -> str:

@@ -109,24 +109,35 @@ class ResponseStore:
         self.close()
 
 
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
 def cache_key(
     profile_public: dict[str, Any], variant: dict[str, Any], case: dict[str, Any], repeat: int
 ) -> str:
     """sha256 over the canonical JSON of what determines a request."""
-    blob = json.dumps(
-        {
-            "format": CACHE_FORMAT,
-            "profile": profile_public,
-            "variant": variant,
-            "case": case,
-            "repeat": repeat,
-        },
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        default=str,
-    )
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    return RequestKeys(profile_public, variant).key(case, repeat)
+
+
+class RequestKeys:
+    """:func:`cache_key` for one profile and variant, with their JSON serialised once.
+
+    The digest is over exactly the canonical JSON :func:`cache_key` describes (keys sorted at
+    every level), so keys stay the same as stored caches and response files expect.
+    """
+
+    def __init__(self, profile_public: dict[str, Any], variant: dict[str, Any]) -> None:
+        # Top-level keys in sorted order: case, format, profile, repeat, variant.
+        self._middle = (
+            f',"format":{_canonical(CACHE_FORMAT)},"profile":{_canonical(profile_public)},"repeat":'
+        )
+        self._tail = f',"variant":{_canonical(variant)}}}'
+
+    def key(self, case: dict[str, Any], repeat: int) -> str:
+        """The key of one request (a case as JSON-mode dict, a repeat index)."""
+        blob = f'{{"case":{_canonical(case)}{self._middle}{_canonical(repeat)}{self._tail}'
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
 class ResponseCache:
