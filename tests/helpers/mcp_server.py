@@ -6,6 +6,7 @@ Run as ``python -m tests.helpers.mcp_server`` (stdio) or with ``--http PORT``. I
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -47,7 +48,18 @@ def explode(query: str) -> str:
     raise ValueError(f"cannot handle {query!r}")
 
 
+@server.tool()
+def search_or_die(query: str) -> list[dict[str, Any]]:
+    """Like ``search``, but the query "die" kills the server process (to test reconnects)."""
+    if query == "die":
+        os._exit(3)
+    return search(query, 1)
+
+
 if __name__ == "__main__":
+    if os.environ.get("MCP_TEST_STARTS"):  # count starts, so a test sees reconnects
+        with open(os.environ["MCP_TEST_STARTS"], "a") as fh:
+            fh.write(f"{os.getpid()}\n")
     if len(sys.argv) == 3 and sys.argv[1] == "--http":
         server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]))
     else:

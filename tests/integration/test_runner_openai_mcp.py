@@ -181,3 +181,31 @@ def test_mcp_streamable_http_search_tool() -> None:
         proc.wait(timeout=10)
     assert r.ok, r.error
     assert r.contexts[0].doc_id == "brk-1" and len(r.contexts) == 3
+
+
+def test_mcp_server_crash_reconnects_for_later_cases(tmp_path: Path) -> None:
+    starts = tmp_path / "starts.txt"
+    prof = profile_from_dict(
+        {
+            "type": "mcp",
+            "command": [sys.executable, "-m", "tests.helpers.mcp_server"],
+            "cwd": str(REPO),
+            "env": {"MCP_TEST_STARTS": str(starts)},
+            "tool": "search_or_die",
+            "arguments": '{"query": {{ question | tojson }}}',
+        }
+    )
+    cases = [
+        GoldenCase(id="woz", question="Wat is de WOZ waarde"),
+        GoldenCase(id="die", question="die"),  # kills the server on every attempt
+        GoldenCase(id="bag", question="adressen in de BAG"),
+        GoldenCase(id="brk", question="eigendom percelen BRK"),
+    ]
+    opts = ExecOptions(concurrency=1, max_retries=1, backoff_base_s=0.01, attempt_timeout_s=10)
+    woz, die, bag, brk = run_cases_sync(prof, cases, options=opts, progress=False)
+    assert woz.ok and woz.contexts[0].doc_id == "woz-1"
+    assert die.error_kind == "network" and die.attempts == 2 and "closed" in (die.error or "")
+    # Later cases were answered on a new session instead of failing on the dead one.
+    assert bag.ok and bag.contexts[0].doc_id == "bag-1"
+    assert brk.ok and brk.contexts[0].doc_id == "brk-1"
+    assert len(starts.read_text().split()) == 3  # the first start and one per crash

@@ -1,7 +1,9 @@
 """The ``mcp`` runner: call one tool on an MCP server and map its result into contexts.
 
 One session is opened per run (starting a stdio server per case would cost seconds each) and
-shared by all concurrent calls; MCP multiplexes requests over it.
+shared by all concurrent calls; MCP multiplexes requests over it. When the connection closes
+under a call (the server crashed or was restarted), that attempt fails as a retryable network
+error and the next attempt opens a new session, so one crash does not fail every later case.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from ragwacht.errors import MissingDependencyError
 from ragwacht.runners.base import AttemptError, CallRequest, CallResult, finish_mapping
 from ragwacht.runners.profile import McpProfile, template_variables
 from ragwacht.runners.templating import TemplateRenderError, env_names, render_json, resolve_env
+
+_CONNECTION_CLOSED = -32000  # mcp.types.CONNECTION_CLOSED: the transport ended
 
 
 def result_document(result: Any) -> dict[str, Any]:
@@ -78,6 +82,10 @@ class McpRunner:
         self._task: asyncio.Task[None] | None = None
         self._client: Any = None
         self._open_error: str | None = None
+        self._generation = 0  # which session; a failed call names the one it failed on
+        self._broken: int | None = None
+        self._lock: asyncio.Lock | None = None
+        self.reconnects = 0
 
     def _server(self) -> Any:
         mcp = self._mcp
@@ -115,10 +123,13 @@ class McpRunner:
             self._client = None
             self._ready.set()
 
-    async def __aenter__(self) -> McpRunner:
+    async def _open(self) -> None:
+        self._client = None
+        self._open_error = None
         self._ready = asyncio.Event()
         self._closing = asyncio.Event()
         self._task = asyncio.create_task(self._own_session())
+        self._generation += 1
         try:
             await asyncio.wait_for(self._ready.wait(), timeout=max(self._timeout, 10.0))
         except TimeoutError:
@@ -128,9 +139,8 @@ class McpRunner:
             self._open_error = f"cannot open MCP session ({self.name}): no handshake in time"
         if self._client is None and self._open_error is None:
             self._open_error = f"cannot open MCP session ({self.name})"
-        return self
 
-    async def __aexit__(self, *exc: object) -> None:
+    async def _close(self) -> None:
         if self._task is not None:
             self._closing.set()
             # A server that died already leaves nothing to close.
@@ -138,12 +148,37 @@ class McpRunner:
                 await asyncio.wait_for(self._task, timeout=10)
             self._task = None
 
-    async def call(self, request: CallRequest) -> CallResult:
-        """Call the tool once for ``request``."""
+    async def _session(self) -> tuple[Any, int]:
+        """The live client and its generation, reopening a session that broke."""
+        if self._broken == self._generation:
+            assert self._lock is not None
+            async with self._lock:
+                if self._broken == self._generation:  # not yet reopened by another call
+                    await self._close()
+                    await self._open()
+                    self.reconnects += 1
         if self._open_error is not None:
+            if self._generation > 1:
+                # A session that worked before may come back (a restarted server): the next
+                # attempt tries again instead of failing every later case on this error.
+                self._broken = self._generation
+                raise AttemptError("connect", self._open_error, retryable=True)
             raise AttemptError("connect", self._open_error)
         if self._client is None:
             raise RuntimeError("use the runner as 'async with runner:'")
+        return self._client, self._generation
+
+    async def __aenter__(self) -> McpRunner:
+        self._lock = asyncio.Lock()
+        await self._open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._close()
+
+    async def call(self, request: CallRequest) -> CallResult:
+        """Call the tool once for ``request``."""
+        client, generation = await self._session()
         p = self.profile
         variables = template_variables(
             request.case, fields=p.fields, settings=p.settings, variant=request.variant
@@ -156,12 +191,20 @@ class McpRunner:
             raise AttemptError("template", "tool arguments must render a JSON object")
         args = {**args, **p.fields}
         try:
-            result = await self._client.call_tool(p.tool, args, read_timeout_seconds=self._timeout)
+            result = await client.call_tool(p.tool, args, read_timeout_seconds=self._timeout)
         except self._mcp.MCPError as exc:
+            if exc.code == _CONNECTION_CLOSED:
+                self._broken = generation
+                raise AttemptError(
+                    "network",
+                    scrub(f"MCP connection closed during the call: {exc.message}", self._secrets),
+                    retryable=True,
+                ) from exc
             raise AttemptError("tool_error", scrub(f"MCP error: {exc}", self._secrets)) from exc
         except TimeoutError as exc:
             raise AttemptError("timeout", "the tool call timed out", retryable=True) from exc
         except Exception as exc:
+            self._broken = generation
             raise AttemptError(
                 "network", scrub(f"{type(exc).__name__}: {exc}", self._secrets), retryable=True
             ) from exc
