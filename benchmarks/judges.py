@@ -15,6 +15,10 @@ builds itself (random weights: a speed check only).
 
     .venv/bin/python benchmarks/judges.py --per-file 100          # 200 items, hours on 2 cores
     .venv/bin/python benchmarks/judges.py --per-file 10 --only lexical,claims_verdicts
+    .venv/bin/python benchmarks/judges.py --per-file 100 --report # tables from what is stored
+
+Every judged item is appended to ``<out>.items.jsonl`` as it finishes, so an interrupted or
+partial run loses nothing and a rerun judges only the missing items (time is summed over runs).
 
 Results are appended to ``--out`` (JSON lines, default ``reports/benchmark-judges.jsonl``)
 as each method finishes.
@@ -56,33 +60,66 @@ def sample(per_file: int, seed: int) -> list[tuple[str, LabelledItem]]:
     return out
 
 
-async def run_backend(name: str, verifier: Any, items: list[LabelledItem]) -> list[ItemOutcome]:
+async def run_backend(
+    name: str,
+    verifier: Any,
+    items: list[LabelledItem],
+    concurrency: int,
+    on_done: Any,
+) -> list[ItemOutcome]:
     from ragwacht.datasets.models import GoldenCase
     from ragwacht.metrics.base import ScoreInput, create_metric
     from ragwacht.runners.models import Response, RetrievedContext
 
     metric = create_metric(f"{name}:faithfulness", verifier=verifier, max_tokens=1024)
-    outs = []
-    for it in items:  # one at a time: the server has one slot
+    sem = asyncio.Semaphore(concurrency)
+
+    async def one(it: LabelledItem) -> ItemOutcome:
         case = GoldenCase(id=it.id, question=it.question or "-")
         resp = Response(
             case_id=it.id,
             answer=it.answer,
             contexts=[RetrievedContext(text=c) for c in it.contexts],
         )
-        r = (await metric.score_batch([ScoreInput(case=case, response=resp, language="en")]))[0]
-        outs.append(
-            ItemOutcome(
-                id=it.id,
-                label=it.hallucinated,
-                predicted=None if r.value is None else r.value < 1.0,
-                failure=None if r.value is not None else (r.reason or "error")[:60],
-                calls=int(r.details.get("judge_calls", 0)),
-                prompt_tokens=r.details.get("prompt_tokens"),
-            )
+        async with sem:
+            r = (await metric.score_batch([ScoreInput(case=case, response=resp, language="en")]))[0]
+        out = ItemOutcome(
+            id=it.id,
+            label=it.hallucinated,
+            predicted=None if r.value is None else r.value < 1.0,
+            failure=None if r.value is not None else (r.reason or "error")[:60],
+            calls=int(r.details.get("judge_calls", 0)),
+            prompt_tokens=r.details.get("prompt_tokens"),
+            score=r.value,
         )
-        print(f"  {name} {it.id}: {r.value} {r.reason or ''}"[:160], flush=True)
-    return outs
+        on_done(out)
+        return out
+
+    return list(await asyncio.gather(*(one(it) for it in items)))
+
+
+def threshold_study(outs: list[ItemOutcome], source: dict[str, str]) -> dict[str, Any]:
+    """Balanced accuracy of ``score < t`` = hallucinated, with t chosen on one data file and
+    measured on the other (two folds), so the figure is not tuned on its own test items."""
+    from ragwacht.metrics.calibration import binary_scores
+
+    scored = [o for o in outs if o.score is not None]
+    files = sorted({source[o.id] for o in scored})
+    grid = [round(0.05 * k, 2) for k in range(1, 20)]
+
+    def ba(items: list[ItemOutcome], t: float) -> float:
+        pred = [o.score is not None and o.score < t for o in items]
+        return binary_scores([o.label for o in items], pred).balanced_accuracy or 0.0
+
+    folds = {}
+    for test in files:
+        train = [o for o in scored if source[o.id] != test]
+        held = [o for o in scored if source[o.id] == test]
+        if not train or not held:
+            continue
+        best = max(grid, key=lambda t: ba(train, t))
+        folds[test] = {"threshold": best, "balanced_accuracy": ba(held, best), "n": len(held)}
+    return {"grid": {t: ba(scored, t) for t in grid}, "cross_file": folds}
 
 
 def nli_throughput(batch_size: int, n_claims: int = 64) -> dict[str, float]:
@@ -174,8 +211,77 @@ def fmt(r: dict[str, Any]) -> str:
         f"{'n/a' if ba is None else f'{ba:.3f}'} [{ci[0]:.3f}, {ci[1]:.3f}] | "
         f"{'n/a' if k is None else f'{k:.3f}'} | {r['scored_fraction']:.2f} | "
         f"{r['judge_calls'] / n:.2f} | {(r.get('prompt_tokens') or 0) / n:.0f} | "
-        f"{r['wall_s']:.0f} |"
+        f"{r['wall_s'] / n:.1f} | {r.get('cpu_s', 0.0) / n:.1f} |"
     )
+
+
+HEADER = (
+    "| method | items | balanced accuracy [95% CI] | kappa | scored | calls/case "
+    "| prompt tok/case | wall s/case | CPU s/case |\n|---|---|---|---|---|---|---|---|---|"
+)
+
+
+def load_done(per_item: Path) -> dict[str, dict[str, dict[str, Any]]]:
+    """Outcomes already on disk, by method and item id (the last record wins)."""
+    done: dict[str, dict[str, dict[str, Any]]] = {}
+    if per_item.is_file():
+        for line in per_item.read_text().splitlines():
+            if line.strip():
+                rec = json.loads(line)
+                done.setdefault(rec["method"], {})[rec["id"]] = rec
+    return done
+
+
+def row_for(
+    method: str, recs: list[dict[str, Any]], verifier: Any, seed: int, source: dict[str, str]
+) -> dict[str, Any]:
+    """Summary row over stored outcomes; time is summed over the runs (segments) that made them."""
+    fields = set(ItemOutcome.model_fields)
+    outs = [ItemOutcome(**{k: v for k, v in r.items() if k in fields}) for r in recs]
+    segs: dict[str, tuple[float, float]] = {}
+    for r in recs:
+        w, c = segs.get(r.get("segment", ""), (0.0, 0.0))
+        segs[r.get("segment", "")] = (
+            max(w, r.get("seg_wall_s", 0.0)),
+            max(c, r.get("seg_cpu_s", 0.0)),
+        )
+    cal = summarize(
+        outs,
+        dataset="+".join(sorted(p.stem for p in SHARED.glob("*.jsonl"))),
+        data_file=SHARED,
+        seed=seed,
+        limit=None,
+        balanced=True,
+        verifier=verifier,
+        wall_s=sum(w for w, _ in segs.values()),
+    )
+    row = {"method": method, **json.loads(cal.model_dump_json())}
+    row["cpu_s"] = sum(c for _, c in segs.values())
+    if any(o.score is not None for o in outs) and method not in ("ragas", "deepeval"):
+        row["threshold_study"] = threshold_study(outs, source)
+    return row
+
+
+def report(per_item: Path, items: list[LabelledItem], seed: int, source: dict[str, str]) -> None:
+    """Tables from the stored outcomes: each method on all its items, then on common items."""
+    done = load_done(per_item)
+    ids = {it.id for it in items}
+    methods = [m for m in METHODS if m in done]
+    print(f"\nAll judged items of this sample ({len(ids)}):\n{HEADER}")
+    for m in methods:
+        recs = [r for i, r in done[m].items() if i in ids]
+        if recs:
+            row = row_for(m, recs, None, seed, source)
+            print(fmt(row))
+            if "threshold_study" in row:
+                print(f"    threshold study: {json.dumps(row['threshold_study']['cross_file'])}")
+    common = set(ids)
+    for m in methods:
+        common &= set(done[m])
+    if common and len(methods) > 1:
+        print(f"\nSame items, every method ({len(common)}):\n{HEADER}")
+        for m in methods:
+            print(fmt(row_for(m, [done[m][i] for i in sorted(common)], None, seed, source)))
 
 
 async def main() -> None:
@@ -184,79 +290,95 @@ async def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--only", default=",".join(METHODS))
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument(
+        "--parallel", type=int, default=4, help="server slots and concurrent items (CPU decode)"
+    )
     ap.add_argument("--out", type=Path, default=REPO / "reports" / "benchmark-judges.jsonl")
     ap.add_argument("--nli-batch", type=int, default=32)
     ap.add_argument("--skip-nli", action="store_true")
+    ap.add_argument("--report", action="store_true", help="only print tables from stored outcomes")
     args = ap.parse_args()
     only = [m for m in args.only.split(",") if m]
-    items = [it for _, it in sample(args.per_file, args.seed)]
+    sampled = sample(args.per_file, args.seed)
+    items = [it for _, it in sampled]
+    source = {it.id: stem for stem, it in sampled}
+    # Every judged item is appended here as it finishes; a rerun judges only the missing ones.
+    per_item = args.out.with_suffix(".items.jsonl")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     print(f"{len(items)} items ({sum(i.hallucinated for i in items)} hallucinated)", flush=True)
+    if args.report:
+        report(per_item, items, args.seed, source)
+        return
+    done = load_done(per_item)
+    segment = f"{os.getpid()}-{time.time():.0f}"
 
     server = None
-    rows = []
-    llm_needed = [m for m in only if m != "lexical"]
-    if llm_needed:
+    base_url = ""
+    todo = {m: [it for it in items if it.id not in done.get(m, {})] for m in only}
+    if any(todo[m] for m in only if m != "lexical"):
         from tests.helpers.judge_server import bench_gguf
 
         from ragwacht.metrics.judges.local_llm import LocalLLMServer
 
-        server = LocalLLMServer(bench_gguf(), n_ctx=4096, threads=args.threads)
+        server = LocalLLMServer(
+            bench_gguf(), n_ctx=4096 * args.parallel, threads=args.threads, parallel=args.parallel
+        )
         base_url = server.start()
     from ragwacht.metrics.judges.config import LLMJudgeConfig
     from ragwacht.metrics.judges.llm import LLMVerifier
 
     for method in only:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()  # CPU time: the server is in-process
+
+        def progress(o: ItemOutcome, m: str = method, t0: float = t0, c0: float = c0) -> None:
+            print(
+                f"  {m} {o.id}: label={o.label} pred={o.predicted} "
+                f"score={o.score} {o.failure or ''}"[:160],
+                flush=True,
+            )
+            rec = {
+                "method": m,
+                **o.model_dump(),
+                "segment": segment,
+                "seg_wall_s": time.perf_counter() - t0,
+                "seg_cpu_s": time.process_time() - c0,
+            }
+            done.setdefault(m, {})[o.id] = rec
+            with per_item.open("a") as fh:  # every finished item is kept
+                fh.write(json.dumps(rec) + "\n")
+
+        verifier: Any = None
         if method == "lexical":
             from ragwacht.metrics.judges.lexical import LexicalVerifier
 
-            outs = await judge_items(LexicalVerifier(), items)
-            verifier: Any = None
-        else:
+            await judge_items(LexicalVerifier(), todo[method], on_done=progress)
+        elif todo[method]:
             cfg = LLMJudgeConfig(
                 base_url=base_url,
                 model="qwen2.5-coder-1.5b",
                 method=method if method in METHODS[1:4] else "claims_verdicts",
-                timeout_s=600,
-                concurrency=1,
+                timeout_s=3600,  # generous: a paused benchmark must not turn into timeouts
+                concurrency=args.parallel,
                 cache=False,
             )
             verifier = LLMVerifier(cfg)
-
-            def progress(o: ItemOutcome, m: str = method) -> None:
-                print(
-                    f"  {m} {o.id}: label={o.label} pred={o.predicted} {o.failure or ''}",
-                    flush=True,
-                )
-
             if method in ("ragas", "deepeval"):
-                outs = await run_backend(method, verifier, items)
+                await run_backend(method, verifier, todo[method], args.parallel, progress)
             else:
-                outs = await judge_items(verifier, items, concurrency=1, on_done=progress)
+                await judge_items(
+                    verifier, todo[method], concurrency=args.parallel, on_done=progress
+                )
             await verifier.aclose()
-        cal = summarize(
-            outs,
-            dataset="+".join(sorted(p.stem for p in SHARED.glob("*.jsonl"))),
-            data_file=SHARED,
-            seed=args.seed,
-            limit=None,
-            balanced=True,
-            verifier=verifier,
-            wall_s=time.perf_counter() - t0,
-        )
-        row = {"method": method, **json.loads(cal.model_dump_json())}
-        rows.append(row)
+        recs = [done[method][it.id] for it in items if it.id in done.get(method, {})]
+        row = row_for(method, recs, verifier, args.seed, source)
         with args.out.open("a") as fh:
             fh.write(json.dumps(row) + "\n")
-        print(fmt(row), flush=True)
+        print(f"{HEADER}\n{fmt(row)}", flush=True)
+        if "threshold_study" in row:
+            print(f"threshold study: {json.dumps(row['threshold_study']['cross_file'])}")
     if server is not None:
         server.stop()
-    print(
-        "\n| method | items | balanced accuracy [95% CI] | kappa | scored | calls/case "
-        "| prompt tok/case | wall s |\n|---|---|---|---|---|---|---|---|"
-    )
-    for r in rows:
-        print(fmt(r))
+    report(per_item, items, args.seed, source)
     if not args.skip_nli:
         t = nli_throughput(args.nli_batch)
         with args.out.open("a") as fh:

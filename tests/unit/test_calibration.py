@@ -136,3 +136,41 @@ def test_save_merge_and_find(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.chdir(tmp_path / "metrics")  # parents of the cwd are searched too
     assert find_calibration("test:judge/v1") is not None
     assert find_calibration("other") is None
+
+
+@given(
+    st.lists(
+        st.tuples(st.booleans(), st.sampled_from([0.0, 0.1, 0.35, 0.5, 0.5, 0.72, 0.9, 1.0])),
+        min_size=2,
+        max_size=60,
+    )
+)
+@settings(max_examples=150, deadline=None)
+def test_score_auc_and_sweep_agree_with_sklearn(pairs) -> None:
+    from sklearn.metrics import roc_auc_score
+
+    from ragwacht.metrics.calibration import ItemOutcome, score_study
+
+    outs = [
+        ItemOutcome(id=str(i), label=lab, predicted=s < 0.5, score=s)
+        for i, (lab, s) in enumerate(pairs)
+    ]
+    auc, sweep = score_study(outs)
+    labels = [lab for lab, _ in pairs]
+    if len(set(labels)) == 2:
+        # "faithful scores higher": the faithful class is the positive one for the AUC.
+        expected = roc_auc_score([not lab for lab in labels], [s for _, s in pairs])
+        assert auc == pytest.approx(expected)
+    else:
+        assert auc is None
+    assert sweep is not None
+    for t, ba in sweep.items():
+        pred = [s < float(t) for _, s in pairs]
+        assert ba == pytest.approx(round(balanced_accuracy_score(labels, pred), 4))
+
+
+def test_score_study_needs_scores() -> None:
+    from ragwacht.metrics.calibration import ItemOutcome, score_study
+
+    outs = [ItemOutcome(id=str(i), label=i % 2 == 0, predicted=True) for i in range(6)]
+    assert score_study(outs) == (None, None)

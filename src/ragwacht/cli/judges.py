@@ -115,6 +115,16 @@ def calibrate(
         ("precision (hallucinated)", f(r.precision)),
         ("recall (hallucinated)", f(r.recall)),
     ]
+    if r.score_auc is not None:
+        rows.append(("claim-score ROC-AUC", f(r.score_auc)))
+    if r.threshold_sweep:
+        best = max(r.threshold_sweep.items(), key=lambda kv: kv[1])
+        rows.append(
+            (
+                "best support threshold (in-sample)",
+                f"{best[0]} gives {best[1]:.3f}",
+            )
+        )
     for k, v in rows:
         t.add_row(k, v)
     con.print(t)

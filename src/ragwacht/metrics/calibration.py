@@ -111,6 +111,16 @@ class DatasetCalibration(_Model):
     judge_calls: int = 0
     prompt_tokens: int | None = None
     wall_s: float = 0.0
+    score_auc: float | None = Field(
+        None,
+        description="ROC-AUC of the weakest claim's score for faithful vs hallucinated "
+        "(judges that score claims: lexical support, P(yes), entailment)",
+    )
+    threshold_sweep: dict[str, float] | None = Field(
+        None,
+        description="balanced accuracy if a claim counted as supported at score >= threshold; "
+        "in-sample: confirm a chosen threshold on other data",
+    )
     created_at: datetime
 
 
@@ -326,6 +336,12 @@ def predicts_hallucination(v: Verification) -> bool:
     return any(c.verdict != Verdict.SUPPORTED for c in v.claims)
 
 
+def min_claim_score(v: Verification) -> float | None:
+    """The weakest claim's score, or None when the method scores no claims."""
+    scores = [c.score for c in v.claims if c.score is not None]
+    return min(scores) if scores else None
+
+
 class ItemOutcome(_Model):
     """What the judge said about one labelled item."""
 
@@ -336,6 +352,8 @@ class ItemOutcome(_Model):
     claims: int = 0
     calls: int = 0
     prompt_tokens: int | None = None
+    score: float | None = None
+    """Lowest claim score (e.g. P(yes)) where the method gives one: for threshold studies."""
 
 
 async def judge_items(
@@ -370,6 +388,7 @@ async def judge_items(
                     claims=len(v.claims),
                     calls=v.calls,
                     prompt_tokens=v.prompt_tokens,
+                    score=min_claim_score(v),
                 )
         if on_done is not None:
             on_done(out)
@@ -397,6 +416,7 @@ def summarize(
     s = binary_scores(y_true, y_pred)
     ci = bootstrap_ci(y_true, y_pred, resamples=resamples, seed=seed)
     tokens = [o.prompt_tokens for o in scored if o.prompt_tokens is not None]
+    auc, sweep = score_study(scored)
     path = Path(data_file)
     return DatasetCalibration(
         dataset=dataset,
@@ -428,8 +448,50 @@ def summarize(
         judge_calls=sum(o.calls for o in outcomes),
         prompt_tokens=sum(tokens) if tokens else None,
         wall_s=round(wall_s, 3),
+        score_auc=auc,
+        threshold_sweep=sweep,
         created_at=datetime.now(UTC),
     )
+
+
+SWEEP = tuple(round(0.05 * k, 2) for k in range(1, 20))
+
+
+def score_study(
+    outcomes: Sequence[ItemOutcome], grid: Sequence[float] = SWEEP
+) -> tuple[float | None, dict[str, float] | None]:
+    """ROC-AUC of the weakest-claim score and balanced accuracy per support threshold.
+
+    Only when most scored items carry a score; an item without one (no claims) keeps the
+    judge's own prediction.
+    """
+    with_score = [o for o in outcomes if o.score is not None]
+    if not outcomes or len(with_score) < 0.5 * len(outcomes):
+        return None, None
+    pos = [o.score for o in with_score if o.label]
+    neg = [o.score for o in with_score if not o.label]
+    auc = None
+    if pos and neg:
+        # P(a faithful item's score > a hallucinated one's), ties half: Mann-Whitney U / (n m).
+        ranked = sorted([(v, 0) for v in pos] + [(v, 1) for v in neg])
+        rank_sum, i = 0.0, 0
+        while i < len(ranked):
+            j = i
+            while j < len(ranked) and ranked[j][0] == ranked[i][0]:
+                j += 1
+            mid = (i + j + 1) / 2  # average rank of the tie group (1-based)
+            rank_sum += mid * sum(1 for k in range(i, j) if ranked[k][1] == 1)
+            i = j
+        u = rank_sum - len(neg) * (len(neg) + 1) / 2
+        auc = u / (len(pos) * len(neg))
+    sweep = {}
+    labels = [o.label for o in outcomes]
+    for t in grid:
+        pred = [bool(o.predicted) if o.score is None else o.score < t for o in outcomes]
+        ba = binary_scores(labels, pred).balanced_accuracy
+        if ba is not None:
+            sweep[f"{t:.2f}"] = round(ba, 4)
+    return auc, sweep
 
 
 async def calibrate(

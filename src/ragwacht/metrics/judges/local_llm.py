@@ -42,6 +42,7 @@ class LocalLLMServer:
         port: int = 0,
         n_ctx: int = 4096,
         threads: int = 2,
+        parallel: int = 1,
         embeddings: bool = False,
         verbosity: int = -1,
     ) -> None:
@@ -49,6 +50,7 @@ class LocalLLMServer:
         self.port = port
         self.n_ctx = n_ctx
         self.threads = threads
+        self.parallel = parallel
         self.embeddings = embeddings
         self.verbosity = verbosity
         self._server: Any = None
@@ -72,6 +74,8 @@ class LocalLLMServer:
         p.n_ctx = self.n_ctx
         p.cpuparams.n_threads = self.threads
         p.cpuparams_batch.n_threads = self.threads
+        # Slots decode together; each slot gets n_ctx / parallel tokens of context.
+        p.n_parallel = self.parallel
         # Loopback only: the judge sees answers and contexts, which may be confidential.
         p.hostnames = ["127.0.0.1"]
         p.port = self.port
