@@ -207,7 +207,7 @@ def fmt(r: dict[str, Any]) -> str:
     k = r.get("cohen_kappa")
     n = max(r["n_items"], 1)
     return (
-        f"| {r['method']:<16} | {r['n_items']:>4} | "
+        f"| {r['method']:<30} | {r['n_items']:>4} | "
         f"{'n/a' if ba is None else f'{ba:.3f}'} [{ci[0]:.3f}, {ci[1]:.3f}] | "
         f"{'n/a' if k is None else f'{k:.3f}'} | {r['scored_fraction']:.2f} | "
         f"{r['judge_calls'] / n:.2f} | {(r.get('prompt_tokens') or 0) / n:.0f} | "
@@ -219,6 +219,20 @@ HEADER = (
     "| method | items | balanced accuracy [95% CI] | kappa | scored | calls/case "
     "| prompt tok/case | wall s/case | CPU s/case |\n|---|---|---|---|---|---|---|---|---|"
 )
+
+
+def key_of(method: str) -> str:
+    """What stored outcomes are filed under: the method with its prompt or library version,
+    so a changed prompt is judged afresh and both versions stay comparable."""
+    from importlib.metadata import version
+
+    from ragwacht.metrics.judges.llm import METHOD_PROMPTS
+
+    if method in METHOD_PROMPTS:
+        return f"{method}@{METHOD_PROMPTS[method]}"
+    if method in ("ragas", "deepeval"):
+        return f"{method}@{version(method)}"
+    return method
 
 
 def load_done(per_item: Path) -> dict[str, dict[str, dict[str, Any]]]:
@@ -233,18 +247,30 @@ def load_done(per_item: Path) -> dict[str, dict[str, dict[str, Any]]]:
 
 
 def row_for(
-    method: str, recs: list[dict[str, Any]], verifier: Any, seed: int, source: dict[str, str]
+    method: str,
+    recs: list[dict[str, Any]],
+    verifier: Any,
+    seed: int,
+    source: dict[str, str],
+    every: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Summary row over stored outcomes; time is summed over the runs (segments) that made them."""
+    """Summary row over stored outcomes ``recs`` (``every``: all stored outcomes of the method).
+
+    Time comes from the runs (segments) that judged them: a segment's wall and CPU time,
+    shared out evenly over the items it judged.
+    """
     fields = set(ItemOutcome.model_fields)
     outs = [ItemOutcome(**{k: v for k, v in r.items() if k in fields}) for r in recs]
-    segs: dict[str, tuple[float, float]] = {}
+    totals: dict[str, list[float]] = {}  # segment -> [wall, cpu, items]
+    for r in every if every is not None else recs:
+        t = totals.setdefault(r.get("segment", ""), [0.0, 0.0, 0.0])
+        t[0] = max(t[0], r.get("seg_wall_s", 0.0))
+        t[1] = max(t[1], r.get("seg_cpu_s", 0.0))
+        t[2] += 1
+    wall = cpu = 0.0
     for r in recs:
-        w, c = segs.get(r.get("segment", ""), (0.0, 0.0))
-        segs[r.get("segment", "")] = (
-            max(w, r.get("seg_wall_s", 0.0)),
-            max(c, r.get("seg_cpu_s", 0.0)),
-        )
+        w, c, n = totals[r.get("segment", "")]
+        wall, cpu = wall + w / n, cpu + c / n
     cal = summarize(
         outs,
         dataset="+".join(sorted(p.stem for p in SHARED.glob("*.jsonl"))),
@@ -253,11 +279,11 @@ def row_for(
         limit=None,
         balanced=True,
         verifier=verifier,
-        wall_s=sum(w for w, _ in segs.values()),
+        wall_s=wall,
     )
     row = {"method": method, **json.loads(cal.model_dump_json())}
-    row["cpu_s"] = sum(c for _, c in segs.values())
-    if any(o.score is not None for o in outs) and method not in ("ragas", "deepeval"):
+    row["cpu_s"] = cpu
+    if any(o.score is not None for o in outs) and method.split("@")[0] not in ("ragas", "deepeval"):
         row["threshold_study"] = threshold_study(outs, source)
     return row
 
@@ -266,12 +292,12 @@ def report(per_item: Path, items: list[LabelledItem], seed: int, source: dict[st
     """Tables from the stored outcomes: each method on all its items, then on common items."""
     done = load_done(per_item)
     ids = {it.id for it in items}
-    methods = [m for m in METHODS if m in done]
+    methods = sorted(done, key=lambda k: (METHODS.index(k.split("@")[0]), k))
     print(f"\nAll judged items of this sample ({len(ids)}):\n{HEADER}")
     for m in methods:
         recs = [r for i, r in done[m].items() if i in ids]
         if recs:
-            row = row_for(m, recs, None, seed, source)
+            row = row_for(m, recs, None, seed, source, list(done[m].values()))
             print(fmt(row))
             if "threshold_study" in row:
                 print(f"    threshold study: {json.dumps(row['threshold_study']['cross_file'])}")
@@ -281,7 +307,8 @@ def report(per_item: Path, items: list[LabelledItem], seed: int, source: dict[st
     if common and len(methods) > 1:
         print(f"\nSame items, every method ({len(common)}):\n{HEADER}")
         for m in methods:
-            print(fmt(row_for(m, [done[m][i] for i in sorted(common)], None, seed, source)))
+            recs = [done[m][i] for i in sorted(common)]
+            print(fmt(row_for(m, recs, None, seed, source, list(done[m].values()))))
 
 
 async def main() -> None:
@@ -314,7 +341,8 @@ async def main() -> None:
 
     server = None
     base_url = ""
-    todo = {m: [it for it in items if it.id not in done.get(m, {})] for m in only}
+    keys = {m: key_of(m) for m in only}
+    todo = {m: [it for it in items if it.id not in done.get(keys[m], {})] for m in only}
     if any(todo[m] for m in only if m != "lexical"):
         from tests.helpers.judge_server import bench_gguf
 
@@ -330,7 +358,7 @@ async def main() -> None:
     for method in only:
         t0, c0 = time.perf_counter(), time.process_time()  # CPU time: the server is in-process
 
-        def progress(o: ItemOutcome, m: str = method, t0: float = t0, c0: float = c0) -> None:
+        def progress(o: ItemOutcome, m: str = keys[method], t0: float = t0, c0: float = c0) -> None:
             print(
                 f"  {m} {o.id}: label={o.label} pred={o.predicted} "
                 f"score={o.score} {o.failure or ''}"[:160],
@@ -369,8 +397,9 @@ async def main() -> None:
                     verifier, todo[method], concurrency=args.parallel, on_done=progress
                 )
             await verifier.aclose()
-        recs = [done[method][it.id] for it in items if it.id in done.get(method, {})]
-        row = row_for(method, recs, verifier, args.seed, source)
+        key = keys[method]
+        recs = [done[key][it.id] for it in items if it.id in done.get(key, {})]
+        row = row_for(key, recs, verifier, args.seed, source, list(done[key].values()))
         with args.out.open("a") as fh:
             fh.write(json.dumps(row) + "\n")
         print(f"{HEADER}\n{fmt(row)}", flush=True)

@@ -50,8 +50,8 @@ log = logging.getLogger(__name__)
 #: Which prompt each method uses (all versioned files under ``metrics/prompts``).
 METHOD_PROMPTS: dict[str, str] = {
     "claims_verdicts": "faithfulness_v1",
-    "split_verdicts": "verdicts_v1",
-    "claim_logprobs": "claim_check_v1",
+    "split_verdicts": "verdicts_v2",
+    "claim_logprobs": "claim_check_v2",
 }
 _VERDICTS = [v.value for v in Verdict]
 _YES = {"yes", "ja", "y", "j"}
@@ -478,23 +478,30 @@ class LLMVerifier:
                 key_parts, contexts, lang, self._claims_verdicts(answer, contexts, question, lang)
             )
         claims = self._split(answer, lang)
-        return await self.verify_claims(claims, contexts, language=lang)
+        return await self.verify_claims(claims, contexts, language=lang, question=question)
 
     async def verify_claims(
-        self, claims: list[str], contexts: list[str], *, language: str = "nl"
+        self, claims: list[str], contexts: list[str], *, language: str = "nl", question: str = ""
     ) -> Verification:
-        """Give each given claim a verdict against ``contexts`` (no extraction)."""
+        """Give each given claim a verdict against ``contexts`` (no extraction).
+
+        ``question``, when given, is shown with the claims: a short answer ("1994", "yes") is
+        only a claim together with its question.
+        """
         lang = pick_language(language)
         claims = [c for c in (c.strip() for c in claims) if c]
         if not claims:
             return self._verification([], lang, _Tally(), method="split_verdicts")
         if self.method == "claim_logprobs":
-            coro = self._claim_logprobs(claims, contexts, lang)
+            coro = self._claim_logprobs(claims, contexts, lang, question)
             method = "claim_logprobs"
         else:
-            coro = self._split_verdicts(claims, contexts, lang)
+            coro = self._split_verdicts(claims, contexts, lang, question)
             method = "split_verdicts"
-        return await self._cached({"claims": claims}, contexts, lang, coro, method=method)
+        parts: dict[str, Any] = {"claims": claims}
+        if question:
+            parts["question"] = question
+        return await self._cached(parts, contexts, lang, coro, method=method)
 
     # -- methods ----------------------------------------------------------------------------
 
@@ -612,10 +619,10 @@ class LLMVerifier:
         return self._verification(claims, lang, tally)
 
     async def _split_verdicts(
-        self, claims: list[str], contexts: list[str], lang: str
+        self, claims: list[str], contexts: list[str], lang: str, question: str = ""
     ) -> Verification:
         prompt = self._prompt("split_verdicts", lang)
-        text = prompt.render(passages=contexts, claims=claims)
+        text = prompt.render(passages=contexts, claims=claims, question=question)
         n = len(claims)
 
         def parse(data: Any) -> _VerdictsOut:
@@ -637,13 +644,13 @@ class LLMVerifier:
         return self._verification(result, lang, tally, method="split_verdicts")
 
     async def _claim_logprobs(
-        self, claims: list[str], contexts: list[str], lang: str
+        self, claims: list[str], contexts: list[str], lang: str, question: str = ""
     ) -> Verification:
         prompt = self._prompt("claim_logprobs", lang)
         tally = _Tally()
 
         async def one(claim: str) -> ClaimVerdict:
-            text = prompt.render(passages=contexts, claim=claim)
+            text = prompt.render(passages=contexts, claim=claim, question=question)
             resp = await self._chat(
                 [{"role": "user", "content": text}],
                 max_tokens=1,
