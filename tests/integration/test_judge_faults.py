@@ -204,7 +204,7 @@ def test_split_verdicts_and_cache(server: FakeJudgeServer, tmp_path: Path) -> No
     v1 = verifier(server, method="split_verdicts", cache_dir=tmp_path)
     a = asyncio.run(go(v1, "nl"))
     assert [c.claim for c in a.claims] == claims and not a.cached and a.calls == 1
-    assert a.prompt_version == "verdicts_v2.nl"
+    assert a.prompt_version == "verdicts_v3.nl"
     assert "Beweringen:" in server.requests[0]["messages"][0]["content"]
     v2 = verifier(server, method="split_verdicts", cache_dir=tmp_path)
     b = asyncio.run(go(v2, "nl"))

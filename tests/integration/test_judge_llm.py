@@ -117,7 +117,7 @@ def test_language_picks_the_prompt_and_logprobs_work(judge_url: str) -> None:
         return nl, en
 
     nl, en = asyncio.run(go())
-    assert nl.prompt_version == "claim_check_v2.nl" and en.prompt_version == "claim_check_v2.en"
+    assert nl.prompt_version == "claim_check_v3.nl" and en.prompt_version == "claim_check_v3.en"
     assert nl.prompt_hash != en.prompt_hash
     for out in (nl, en):
         assert out.calls == 1 and out.claims[0].score is not None

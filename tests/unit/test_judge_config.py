@@ -88,7 +88,7 @@ def test_load_judge_file_from_suite(tmp_path: Path) -> None:
 
 
 def test_prompts_exist_for_every_method_and_language() -> None:
-    for name in ("faithfulness_v1", "verdicts_v2", "claim_check_v2"):
+    for name in ("faithfulness_v1", "verdicts_v3", "claim_check_v3"):
         hashes = set()
         for lang in LANGUAGES:
             p = load_prompt(name, lang)
@@ -103,7 +103,7 @@ def test_prompts_exist_for_every_method_and_language() -> None:
     assert "Vraag: Wat is de BAG?" in nl and "[2] p2" in nl and "hoogstens 5" in nl
     assert pick_language("nl-NL") == "nl" and pick_language("de") == "en"
     with pytest.raises(Exception, match="claim"):  # StrictUndefined: a missing variable fails
-        load_prompt("claim_check_v2", "en").render(passages=[])
+        load_prompt("claim_check_v3", "en").render(passages=[])
 
 
 def test_prompt_override_dir_wins(tmp_path: Path) -> None:
@@ -117,7 +117,7 @@ def test_verifier_identity_and_prompt_hash() -> None:
     a = LLMVerifier(LLMJudgeConfig(base_url="http://x/v1", model="m"))
     b = LLMVerifier(LLMJudgeConfig(base_url="http://x/v1", model="m", method="claim_logprobs"))
     assert a.id == "llm:m" and b.id == "llm:m:claim_logprobs"
-    assert a.prompt_version == "faithfulness_v1" and b.prompt_version == "claim_check_v2"
+    assert a.prompt_version == "faithfulness_v1" and b.prompt_version == "claim_check_v3"
     assert a.prompt_hash and b.prompt_hash and a.prompt_hash != b.prompt_hash
 
 

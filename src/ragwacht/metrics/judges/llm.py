@@ -50,8 +50,8 @@ log = logging.getLogger(__name__)
 #: Which prompt each method uses (all versioned files under ``metrics/prompts``).
 METHOD_PROMPTS: dict[str, str] = {
     "claims_verdicts": "faithfulness_v1",
-    "split_verdicts": "verdicts_v2",
-    "claim_logprobs": "claim_check_v2",
+    "split_verdicts": "verdicts_v3",
+    "claim_logprobs": "claim_check_v3",
 }
 _VERDICTS = [v.value for v in Verdict]
 _YES = {"yes", "ja", "y", "j"}
