@@ -106,6 +106,19 @@ def test_prompts_exist_for_every_method_and_language() -> None:
         load_prompt("claim_check_v3", "en").render(passages=[])
 
 
+@pytest.mark.parametrize(("lang", "label"), [("en", "Question: "), ("nl", "Vraag: ")])
+def test_question_is_shown_only_with_short_claims(lang: str, label: str) -> None:
+    check = load_prompt("claim_check_v3", lang)
+    q = "Welke nationaliteit heeft zij?"
+    assert label + q in check.render(passages=["p"], claim="Amerikaans", question=q)
+    long_claim = "De BAG bevat alle adressen en gebouwen in Nederland."
+    assert q not in check.render(passages=["p"], claim=long_claim, question=q)
+    assert label not in check.render(passages=["p"], claim="Amerikaans", question="")
+    verdicts = load_prompt("verdicts_v3", lang)
+    assert q in verdicts.render(passages=["p"], claims=[long_claim, "ja"], question=q)
+    assert q not in verdicts.render(passages=["p"], claims=[long_claim], question=q)
+
+
 def test_prompt_override_dir_wins(tmp_path: Path) -> None:
     (tmp_path / "faithfulness_v1.en.j2").write_text("custom {{ answer }}")
     p = load_prompt("faithfulness_v1", "en", override_dir=tmp_path)
