@@ -205,3 +205,18 @@ def test_blank_answer_needs_no_call() -> None:
     v = LLMVerifier(LLMJudgeConfig(base_url="http://127.0.0.1:9/v1", model="m"))
     out = asyncio.run(v.verify("   ", ["ctx"], language="en"))
     assert out.claims == [] and out.calls == 0 and v.stats.requests == 0
+
+
+def test_local_llm_defaults_to_logprobs_and_gives_the_server_a_slot_per_request(
+    tmp_path: Path,
+) -> None:
+    from ragwacht.metrics.judges.local_llm import LocalLLMVerifier
+
+    gguf = tmp_path / "m.gguf"
+    gguf.write_bytes(b"GGUF")
+    cfg = LocalLLMJudgeConfig(gguf=str(gguf), concurrency=3, n_ctx=2048)
+    assert cfg.method == "claim_logprobs"
+    assert LLMJudgeConfig(base_url="http://x/v1").method == "claims_verdicts"  # any API works
+    v = LocalLLMVerifier(cfg)
+    assert v.server.parallel == 3 and v.server.n_ctx == 3 * 2048
+    assert v.id == "local-llm:m:claim_logprobs" and v.prompt_version == "claim_check_v3"

@@ -124,11 +124,21 @@ class LocalLLMJudgeConfig(_LLMSettings):
     """A GGUF model that ragwacht serves itself on loopback (xllamacpp), then used as ``llm``."""
 
     type: Literal["local-llm"] = "local-llm"
+    # Measured (metrics/README.md): a small local model judges far better from P(yes) than
+    # from verdicts it writes out (1.5B model, 200 labelled items: balanced accuracy 0.79 vs
+    # 0.60 split verdicts and ~0.5 one-call claims + verdicts), and the local server always
+    # returns log-probabilities.
+    method: LLMMethod = Field(
+        default="claim_logprobs",
+        description="see llm; claim_logprobs by default here (measured best for small models)",
+    )
     gguf: str | None = None
     gguf_env: str | None = None
-    n_ctx: int = Field(default=4096, ge=256)
+    n_ctx: int = Field(default=4096, ge=256, description="context per concurrent request")
     threads: int = Field(default=2, ge=1)
-    concurrency: int = Field(default=1, ge=1, le=64)
+    concurrency: int = Field(
+        default=1, ge=1, le=64, description="requests at once; the server gets as many slots"
+    )
 
     @model_validator(mode="after")
     def _needs_gguf(self) -> LocalLLMJudgeConfig:

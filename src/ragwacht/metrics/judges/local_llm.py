@@ -118,7 +118,12 @@ class LocalLLMVerifier(LLMVerifier):
             # Name the judge after its weights so results and calibrations are not mixed up.
             self.model = self.gguf.stem
             self.id = self._make_id()
-        self.server = LocalLLMServer(self.gguf, n_ctx=cfg.n_ctx, threads=cfg.threads)
+        self.server = LocalLLMServer(
+            self.gguf,
+            n_ctx=cfg.n_ctx * cfg.concurrency,
+            threads=cfg.threads,
+            parallel=cfg.concurrency,
+        )
         self._start_lock: asyncio.Lock | None = None
 
     async def resolve_base_url(self) -> str:
