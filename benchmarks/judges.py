@@ -17,11 +17,11 @@ builds itself (random weights: a speed check only).
     .venv/bin/python benchmarks/judges.py --per-file 10 --only lexical,claims_verdicts
     .venv/bin/python benchmarks/judges.py --per-file 100 --report # tables from what is stored
 
-Every judged item is appended to ``<out>.items.jsonl`` as it finishes, so an interrupted or
-partial run loses nothing and a rerun judges only the missing items (time is summed over runs).
-
-Results are appended to ``--out`` (JSON lines, default ``reports/benchmark-judges.jsonl``)
-as each method finishes.
+Every judged item is appended to ``<out>.items.jsonl`` as it finishes, filed under the method
+and its prompt (or library) version, so an interrupted or partial run loses nothing, a rerun
+judges only the missing items (time is summed over runs), and a changed prompt is judged
+afresh next to the old one. Summary rows are appended to ``--out`` (default
+``benchmarks/results/judges.jsonl``; the measured outcomes are kept in the repository).
 """
 
 from __future__ import annotations
@@ -320,7 +320,7 @@ async def main() -> None:
     ap.add_argument(
         "--parallel", type=int, default=4, help="server slots and concurrent items (CPU decode)"
     )
-    ap.add_argument("--out", type=Path, default=REPO / "reports" / "benchmark-judges.jsonl")
+    ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "judges.jsonl")
     ap.add_argument("--nli-batch", type=int, default=32)
     ap.add_argument("--skip-nli", action="store_true")
     ap.add_argument("--report", action="store_true", help="only print tables from stored outcomes")
