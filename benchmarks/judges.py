@@ -288,7 +288,13 @@ def row_for(
     return row
 
 
-def report(per_item: Path, items: list[LabelledItem], seed: int, source: dict[str, str]) -> None:
+def report(
+    per_item: Path,
+    items: list[LabelledItem],
+    seed: int,
+    source: dict[str, str],
+    only: list[str],
+) -> None:
     """Tables from the stored outcomes: each method on all its items, then on common items."""
     done = load_done(per_item)
     ids = {it.id for it in items}
@@ -301,12 +307,14 @@ def report(per_item: Path, items: list[LabelledItem], seed: int, source: dict[st
             print(fmt(row))
             if "threshold_study" in row:
                 print(f"    threshold study: {json.dumps(row['threshold_study']['cross_file'])}")
+    # Same items: the current version of each method asked for, on the items all of them judged.
+    current = [k for k in (key_of(m) for m in only) if k in done]
     common = set(ids)
-    for m in methods:
+    for m in current:
         common &= set(done[m])
-    if common and len(methods) > 1:
-        print(f"\nSame items, every method ({len(common)}):\n{HEADER}")
-        for m in methods:
+    if common and len(current) > 1:
+        print(f"\nSame items, current versions ({len(common)}):\n{HEADER}")
+        for m in current:
             recs = [done[m][i] for i in sorted(common)]
             print(fmt(row_for(m, recs, None, seed, source, list(done[m].values()))))
 
@@ -334,7 +342,7 @@ async def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     print(f"{len(items)} items ({sum(i.hallucinated for i in items)} hallucinated)", flush=True)
     if args.report:
-        report(per_item, items, args.seed, source)
+        report(per_item, items, args.seed, source, only)
         return
     done = load_done(per_item)
     segment = f"{os.getpid()}-{time.time():.0f}"
@@ -407,7 +415,7 @@ async def main() -> None:
             print(f"threshold study: {json.dumps(row['threshold_study']['cross_file'])}")
     if server is not None:
         server.stop()
-    report(per_item, items, args.seed, source)
+    report(per_item, items, args.seed, source, only)
     if not args.skip_nli:
         t = nli_throughput(args.nli_batch)
         with args.out.open("a") as fh:
