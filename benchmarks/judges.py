@@ -329,6 +329,9 @@ async def main() -> None:
         "--parallel", type=int, default=4, help="server slots and concurrent items (CPU decode)"
     )
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "judges.jsonl")
+    ap.add_argument(
+        "--gguf", type=Path, default=None, help="another judge model (default: the pinned 1.5B)"
+    )
     ap.add_argument("--nli-batch", type=int, default=32)
     ap.add_argument("--skip-nli", action="store_true")
     ap.add_argument("--report", action="store_true", help="only print tables from stored outcomes")
@@ -357,7 +360,10 @@ async def main() -> None:
         from ragwacht.metrics.judges.local_llm import LocalLLMServer
 
         server = LocalLLMServer(
-            bench_gguf(), n_ctx=4096 * args.parallel, threads=args.threads, parallel=args.parallel
+            args.gguf or bench_gguf(),
+            n_ctx=4096 * args.parallel,
+            threads=args.threads,
+            parallel=args.parallel,
         )
         base_url = server.start()
     from ragwacht.metrics.judges.config import LLMJudgeConfig
@@ -391,7 +397,7 @@ async def main() -> None:
         elif todo[method]:
             cfg = LLMJudgeConfig(
                 base_url=base_url,
-                model="qwen2.5-coder-1.5b",
+                model=args.gguf.stem if args.gguf else "qwen2.5-coder-1.5b",
                 method=method if method in METHODS[1:4] else "claims_verdicts",
                 timeout_s=3600,  # generous: a paused benchmark must not turn into timeouts
                 concurrency=args.parallel,
