@@ -21,7 +21,7 @@ Every judged item is appended to ``<out>.items.jsonl`` as it finishes, filed und
 and its prompt (or library) version, so an interrupted or partial run loses nothing, a rerun
 judges only the missing items (time is summed over runs), and a changed prompt is judged
 afresh next to the old one. Summary rows are appended to ``--out`` (default
-``benchmarks/results/judges.jsonl``; the measured outcomes are kept in the repository).
+``benchmarks/results/judges-<model>.jsonl``; the measured outcomes are kept in the repository).
 """
 
 from __future__ import annotations
@@ -328,7 +328,13 @@ async def main() -> None:
     ap.add_argument(
         "--parallel", type=int, default=4, help="server slots and concurrent items (CPU decode)"
     )
-    ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "judges.jsonl")
+    ap.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="summary rows (default: benchmarks/results/judges-<model>.jsonl; outcomes of each "
+        "item go next to it as .items.jsonl)",
+    )
     ap.add_argument(
         "--gguf", type=Path, default=None, help="another judge model (default: the pinned 1.5B)"
     )
@@ -336,6 +342,9 @@ async def main() -> None:
     ap.add_argument("--skip-nli", action="store_true")
     ap.add_argument("--report", action="store_true", help="only print tables from stored outcomes")
     args = ap.parse_args()
+    if args.out is None:  # one file per judge model, so outcomes of two models never mix
+        model = args.gguf.stem if args.gguf else "qwen2.5-coder-1.5b-instruct-q4_k_m"
+        args.out = REPO / "benchmarks" / "results" / f"judges-{model}.jsonl"
     only = [m for m in args.only.split(",") if m]
     sampled = sample(args.per_file, args.seed)
     items = [it for _, it in sampled]
