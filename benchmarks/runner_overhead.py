@@ -1,11 +1,12 @@
 """How close the runner gets to the I/O limit, and whether its memory stays flat.
 
 A loopback endpoint answers every request after a fixed latency (asyncio, keep-alive, its own
-process). The runner calls it for N cases at concurrency C; the best possible wall time is
-N x latency / C. Reported: wall time, that limit, ratio = limit / wall (1.0 is perfect; the
-target is >= 0.9), the client's CPU time per case (what the ratio depends on when the
-machine is shared), peak RSS, and RSS after 1,000 and after 10,000 cases with the size of the
-responses kept, so growth beyond the stored responses shows.
+process; ``--jitter 0.2`` makes it vary by +-20% around that, as real endpoints do). The
+runner calls it for N cases at concurrency C; the best possible wall time is N x latency / C.
+Reported: wall time, that limit, ratio = limit / wall (1.0 is perfect; the target is >= 0.9),
+the client's CPU time per case (what the ratio depends on when the machine is shared), peak
+RSS, and RSS after 1,000 and after 10,000 cases with the size of the responses kept, so growth
+beyond the stored responses shows.
 
 For scale it also times a bare aiohttp client (no templates, mapping, retries or records) on
 the same endpoint: what the transport, the endpoint and the shared cores allow at best. The
@@ -46,7 +47,11 @@ RESPONSE = (
 )
 
 
-def serve(port: int, latency: float, ready: Any) -> None:
+def serve(port: int, latency: float, ready: Any, jitter: float = 0.0) -> None:
+    import random
+
+    rng = random.Random(0)
+
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
@@ -57,7 +62,9 @@ def serve(port: int, latency: float, ready: Any) -> None:
                         length = int(line[15:].strip())
                 if length:
                     await reader.readexactly(length)
-                await asyncio.sleep(latency)
+                # Fixed latency keeps all requests in lock-step waves, so the client's CPU per
+                # case delays a whole wave; real endpoints vary (--jitter), which breaks them up.
+                await asyncio.sleep(latency * (1 + jitter * (2 * rng.random() - 1)))
                 writer.write(RESPONSE)
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
@@ -147,6 +154,9 @@ def main() -> None:
     ap.add_argument("--cases", type=int, default=1000)
     ap.add_argument("--big", type=int, default=10000)
     ap.add_argument("--latency", type=float, default=0.05)
+    ap.add_argument(
+        "--jitter", type=float, default=0.0, help="latency varies uniformly by +- this fraction"
+    )
     ap.add_argument("--concurrency", type=int, default=32)
     ap.add_argument("--repeat", type=int, default=3, help="runs of the first size (median shown)")
     args = ap.parse_args()
@@ -155,7 +165,7 @@ def main() -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     ready = mp.Event()
-    server = mp.Process(target=serve, args=(port, args.latency, ready), daemon=True)
+    server = mp.Process(target=serve, args=(port, args.latency, ready, args.jitter), daemon=True)
     server.start()
     ready.wait(10)
     url = f"http://127.0.0.1:{port}/chat"
@@ -175,7 +185,8 @@ def main() -> None:
                 kept = sum(len(r.model_dump_json()) for r in responses) / 2**20
                 print(
                     f"cases={n:>6} concurrency={args.concurrency} "
-                    f"latency={args.latency * 1000:.0f}ms  wall={wall:.2f}s  io_limit={limit:.2f}s"
+                    f"latency={args.latency * 1000:.0f}ms+-{args.jitter:.0%}"
+                    f"  wall={wall:.2f}s  io_limit={limit:.2f}s"
                     f"  ratio={limit / wall:.3f}  client_cpu={cpu * 1000 / n:.2f}ms/case"
                     f"  rss={rss_mib():.0f}MiB (+{rss_mib() - base:.0f} over warm-up)"
                     f"  peak_rss={peak_rss_mib():.0f}MiB  responses_json={kept:.1f}MiB",
