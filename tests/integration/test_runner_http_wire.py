@@ -161,6 +161,19 @@ def test_get_with_query_and_fields_matches_httpx(server) -> None:
     assert seen[0]["body"] is None
 
 
+def test_a_content_type_the_profile_sets_is_kept(server) -> None:
+    url, seen = server
+    ctype = "application/json; charset=utf-8"
+    prof = {
+        "type": "http",
+        "url": f"{url}/chat",
+        "headers": {"Content-Type": ctype},
+        "body": '{"q": {{ question | tojson }}}',
+    }
+    assert _call(prof, "bgt", fast=True).answer == _call(prof, "bgt", fast=False).answer
+    assert [s["headers"]["content-type"] for s in seen] == [ctype, ctype]
+
+
 def test_redirect_is_followed_with_the_body(server) -> None:
     url, seen = server
     prof = {"type": "http", "url": f"{url}/old", "body": '{"q": {{ question | tojson }}}'}

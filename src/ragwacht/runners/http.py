@@ -60,6 +60,7 @@ class HttpRunner:
         self._transport = transport
         self._http: httpx.AsyncClient | None = None
         self._session: Any = None  # aiohttp.ClientSession: the fast path for plain JSON calls
+        self._own_content_type = any(k.lower() == "content-type" for k in self._headers)
 
     async def __aenter__(self) -> HttpRunner:
         transport = self._transport
@@ -168,7 +169,8 @@ class HttpRunner:
         headers = None
         if body is not None:
             data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-            headers = _JSON_HEADERS
+            # A Content-Type the profile sets wins, as it does on the httpx path.
+            headers = None if self._own_content_type else _JSON_HEADERS
         try:
             async with self._session.request(
                 self.profile.method, self._url, params=params or None, data=data, headers=headers
