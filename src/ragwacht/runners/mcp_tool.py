@@ -85,7 +85,6 @@ class McpRunner:
         self._generation = 0  # which session; a failed call names the one it failed on
         self._broken: int | None = None
         self._lock: asyncio.Lock | None = None
-        self.reconnects = 0
 
     def _server(self) -> Any:
         mcp = self._mcp
@@ -156,7 +155,6 @@ class McpRunner:
                 if self._broken == self._generation:  # not yet reopened by another call
                     await self._close()
                     await self._open()
-                    self.reconnects += 1
         if self._open_error is not None:
             if self._generation > 1:
                 # A session that worked before may come back (a restarted server): the next
