@@ -220,3 +220,15 @@ def test_local_llm_defaults_to_logprobs_and_gives_the_server_a_slot_per_request(
     v = LocalLLMVerifier(cfg)
     assert v.server.parallel == 3 and v.server.n_ctx == 3 * 2048
     assert v.id == "local-llm:m:claim_logprobs" and v.prompt_version == "claim_check_v3"
+
+
+def test_stop_with_a_deadline() -> None:
+    import threading
+
+    from ragwacht.cli.judges import finishes_within
+
+    done = threading.Event()
+    assert finishes_within(done.set, 5.0) and done.is_set()
+    release = threading.Event()
+    assert not finishes_within(lambda: release.wait(10), 0.2)  # a hanging stop is given up on
+    release.set()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -39,7 +42,22 @@ def serve(
     except KeyboardInterrupt:
         pass
     finally:
-        srv.stop()
+        if not finishes_within(srv.stop, STOP_TIMEOUT_S):
+            # The native server did not shut down in time; nothing is left to save, so a
+            # Ctrl-C must still end the process instead of leaving it hanging.
+            typer.echo(f"judge server did not stop within {STOP_TIMEOUT_S:g} s; exiting", err=True)
+            os._exit(0)
+
+
+STOP_TIMEOUT_S = 15.0
+
+
+def finishes_within(fn: Callable[[], object], seconds: float) -> bool:
+    """Run ``fn`` in a daemon thread; True when it returned within ``seconds``."""
+    worker = threading.Thread(target=fn, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    return not worker.is_alive()
 
 
 @app.command("calibrate")
