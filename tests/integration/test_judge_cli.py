@@ -63,7 +63,14 @@ def test_calibrate_bad_input_exits_2(tmp_path: Path) -> None:
 
 
 @pytest.mark.llm
-def test_serve_prints_url_and_stops_on_ctrl_c() -> None:
+def _blocked_and_ignored() -> None:
+    # What a CI runner or a background job may hand down: Ctrl-C blocked and ignored.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize("inherited", ["default", "sigint-blocked-and-ignored"])
+def test_serve_prints_url_and_stops_on_ctrl_c(inherited: str) -> None:
     from tests.helpers.judge_server import ModelUnavailable, small_gguf
 
     try:
@@ -87,6 +94,7 @@ def test_serve_prints_url_and_stops_on_ctrl_c() -> None:
         stdout=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        preexec_fn=_blocked_and_ignored if inherited != "default" else None,
     )
     try:
         assert proc.stdout is not None

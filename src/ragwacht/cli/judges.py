@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -33,6 +34,7 @@ def serve(
 
     if not gguf.is_file():
         raise ConfigError(f"GGUF file not found: {gguf}", field="--gguf", hint="give a .gguf path")
+    listen_for_stop_signals()
     srv = LocalLLMServer(gguf, port=port, n_ctx=n_ctx, threads=threads, verbosity=log_level)
     url = srv.start()
     typer.echo(url, err=False)
@@ -50,6 +52,21 @@ def serve(
 
 
 STOP_TIMEOUT_S = 15.0
+
+
+def listen_for_stop_signals() -> None:
+    """Make Ctrl-C (SIGINT) and SIGTERM stop the server, whatever the parent left behind.
+
+    A process inherits blocked and ignored signals from whoever started it (a CI runner, a
+    test harness, a background job); a server started that way would never see Ctrl-C.
+    """
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, stop)
 
 
 def finishes_within(fn: Callable[[], object], seconds: float) -> bool:
