@@ -101,11 +101,10 @@ async def run_backend(
 def threshold_study(outs: list[ItemOutcome], source: dict[str, str]) -> dict[str, Any]:
     """Balanced accuracy of ``score < t`` = hallucinated, with t chosen on one data file and
     measured on the other (two folds), so the figure is not tuned on its own test items."""
-    from ragwacht.metrics.calibration import binary_scores
+    from ragwacht.metrics.calibration import SWEEP, binary_scores, score_study
 
     scored = [o for o in outs if o.score is not None]
     files = sorted({source[o.id] for o in scored})
-    grid = [round(0.05 * k, 2) for k in range(1, 20)]
 
     def ba(items: list[ItemOutcome], t: float) -> float:
         pred = [o.score is not None and o.score < t for o in items]
@@ -117,9 +116,9 @@ def threshold_study(outs: list[ItemOutcome], source: dict[str, str]) -> dict[str
         held = [o for o in scored if source[o.id] == test]
         if not train or not held:
             continue
-        best = max(grid, key=lambda t: ba(train, t))
+        best = max(SWEEP, key=lambda t: ba(train, t))
         folds[test] = {"threshold": best, "balanced_accuracy": ba(held, best), "n": len(held)}
-    return {"grid": {t: ba(scored, t) for t in grid}, "cross_file": folds}
+    return {"grid": score_study(scored)[1], "cross_file": folds}
 
 
 def nli_throughput(batch_size: int, n_claims: int = 64) -> dict[str, float]:
@@ -370,7 +369,7 @@ async def main() -> None:
 
         server = LocalLLMServer(
             args.gguf or bench_gguf(),
-            n_ctx=4096 * args.parallel,
+            n_ctx=4096,
             threads=args.threads,
             parallel=args.parallel,
         )

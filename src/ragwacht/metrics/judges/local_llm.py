@@ -28,7 +28,8 @@ class LocalLLMServer:
     Args:
         gguf: path of the model file.
         port: TCP port (0 picks a free one).
-        n_ctx: context window in tokens.
+        n_ctx: context window in tokens per slot.
+        parallel: slots (requests decoded together); the server holds parallel x n_ctx.
         threads: CPU threads for generation and prompt processing.
         embeddings: also serve ``/v1/embeddings``.
         verbosity: llama.cpp log threshold (-1: silent, 3: every request).
@@ -48,7 +49,7 @@ class LocalLLMServer:
     ) -> None:
         self.gguf = Path(gguf)
         self.port = port
-        self.n_ctx = n_ctx
+        self.n_ctx = n_ctx * parallel  # every slot gets the n_ctx it was asked for
         self.threads = threads
         self.parallel = parallel
         self.embeddings = embeddings
@@ -74,7 +75,7 @@ class LocalLLMServer:
         p.n_ctx = self.n_ctx
         p.cpuparams.n_threads = self.threads
         p.cpuparams_batch.n_threads = self.threads
-        # Slots decode together; each slot gets n_ctx / parallel tokens of context.
+        # Slots decode together and share the context window.
         p.n_parallel = self.parallel
         # Loopback only: the judge sees answers and contexts, which may be confidential.
         p.hostnames = ["127.0.0.1"]
@@ -120,7 +121,7 @@ class LocalLLMVerifier(LLMVerifier):
             self.id = self._make_id()
         self.server = LocalLLMServer(
             self.gguf,
-            n_ctx=cfg.n_ctx * cfg.concurrency,
+            n_ctx=cfg.n_ctx,
             threads=cfg.threads,
             parallel=cfg.concurrency,
         )
