@@ -283,3 +283,44 @@ def test_bot_over_a_custom_corpus_with_a_custom_embedder() -> None:
     r = bot.answer("Hoeveel keer per jaar wordt grofvuil gratis opgehaald?", retrieval="bm25")
     assert r["sources"][0]["doc_id"] == "afval-001"
     assert bot.answer("Wat kost een hypotheek?")["refused"]
+
+
+FOLLOW_UPS = [
+    # (previous question, follow-up, what a right first source looks like)
+    ("Wat is de BAG?", "Wie zijn daarvan de bronhouders?", ("bag-",)),
+    ("Wat is de Basisregistratie Kadaster?", "Welke gegevens staan erin?", ("brk-",)),
+    ("What is the BGT?", "Who maintains it?", ("bgt-", "en-001")),
+]
+
+
+@pytest.mark.parametrize(("previous", "follow_up", "about"), FOLLOW_UPS)
+def test_a_follow_up_is_searched_with_the_previous_question(
+    bot: DemoBot, previous: str, follow_up: str, about: tuple[str, ...]
+) -> None:
+    history = [
+        {"role": "user", "content": previous},
+        {"role": "assistant", "content": bot.answer(previous)["answer"]},
+    ]
+    with_history = bot.answer(follow_up, history=history)
+    alone = bot.answer(follow_up)
+    # In the conversation the follow-up finds the register it is about; asked alone it does not.
+    assert not with_history["refused"]
+    assert with_history["sources"][0]["doc_id"].startswith(about)
+    assert alone["refused"] or not alone["sources"][0]["doc_id"].startswith(about)
+
+
+def test_a_self_contained_question_is_searched_as_it_is(bot: DemoBot) -> None:
+    from ragwacht.demo.bot import HistoryTurn
+
+    question = "Welke objecttypen kent de Basisregistratie Adressen en Gebouwen precies?"
+    earlier = [HistoryTurn(role="user", content="Wat is de WOZ-waarde?")]
+    assert bot.search_query(question, earlier) == question
+    # Only the user's own turns count; the assistant's answer is not searched.
+    assistant_only = [HistoryTurn(role="assistant", content="De WOZ-waarde is ...")]
+    assert bot.search_query("Wie stelt die vast?", assistant_only) == "Wie stelt die vast?"
+    expanded = bot.search_query("En voor een pand?", earlier)
+    assert expanded == "Wat is de WOZ-waarde? En voor een pand?"
+    same = bot.answer(question, history=[e.model_dump() for e in earlier])
+    assert [s["doc_id"] for s in same["sources"]] == [
+        s["doc_id"] for s in bot.answer(question)["sources"]
+    ]

@@ -10,6 +10,9 @@ question, each followed by ``[doc_id]``. The bot refuses instead of guessing whe
   town, a person) or a number that occurs nowhere in the passages;
 * the question asks about the present (``dit jaar``, ``op dit moment``, ``next year``): the
   corpus is undated background text, so current figures cannot come from it.
+
+A follow-up question in a conversation ("Wie zijn daarvan de bronhouders?") is searched
+together with the user's previous question (:meth:`DemoBot.search_query`).
 """
 
 from __future__ import annotations
@@ -72,8 +75,17 @@ _TIME_SENSITIVE = re.compile(
 )
 
 
+# A question this short, or one with these words, continues the previous one.
+_FOLLOW_UP_WORDS = 6
+_FOLLOW_UP = re.compile(
+    r"^\s*(?:en|and|maar|but|ook|also)\b|\b(?:daarvan|daarvoor|daarmee|daarbij|daarin|daar|"
+    r"ervan|hiervan|hiervoor|hierbij|deze|dit|it|its|this|these|those|they|them|their|there)\b",
+    re.IGNORECASE,
+)
+
+
 class HistoryTurn(BaseModel):
-    """An earlier turn of the conversation (accepted; the demo bot answers the last question)."""
+    """An earlier turn of the conversation (a follow-up question is searched with it)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -323,9 +335,10 @@ class DemoBot:
         t0 = time.perf_counter()
         question = request.question.strip()
         lang = guess_language(question)
-        query_vec = self.query_vector(question)
+        query = self.search_query(question, request.history)
+        query_vec = self.query_vector(query)
         hits = self.retriever.search(
-            question,
+            query,
             query_vec,
             mode=request.retrieval,
             top_k=request.top_k,
@@ -347,7 +360,7 @@ class DemoBot:
         else:
             rng = random.Random(request.seed) if request.temperature > 0 else None
             answer = self._compose(
-                question, query_vec, [h.index for h in hits[:3]], lang, request.temperature, rng
+                query, query_vec, [h.index for h in hits[:3]], lang, request.temperature, rng
             )
         prompt_tokens = len(question.split()) + sum(len(s.text.split()) for s in sources)
         completion_tokens = len(answer.split())
@@ -362,6 +375,24 @@ class DemoBot:
             refused=refused,
             latency_ms=round((time.perf_counter() - t0) * 1000.0, 2),
         )
+
+    @staticmethod
+    def search_query(question: str, history: Sequence[HistoryTurn] = ()) -> str:
+        """What to search for: a follow-up question is joined to the user's previous question.
+
+        A follow-up ("En wie beheert die?", "And what does it cost?") names its subject only
+        through the conversation, so a short question (at most six words), one that starts
+        with "en"/"and" or one that refers back ("daarvan", "this", ...) is searched together
+        with the last user turn. A self-contained question is searched as it is, and refusals
+        for unknown names or the present still look at the question alone.
+        """
+        previous = next((t.content for t in reversed(history) if t.role == "user"), None)
+        if not previous or not previous.strip():
+            return question
+        short = len(question.split()) <= _FOLLOW_UP_WORDS
+        if short or _FOLLOW_UP.search(question):
+            return f"{previous.strip()} {question}"
+        return question
 
     def query_vector(self, question: str) -> np.ndarray:
         """The question's embedding; recent ones are kept (evaluations repeat questions)."""
