@@ -8,6 +8,10 @@ the client's CPU time per case (what the ratio depends on when the machine is sh
 RSS, and RSS after 1,000 and after 10,000 cases with the size of the responses kept, so growth
 beyond the stored responses shows.
 
+The endpoint runs on the last CPU and the client on the others (``--no-pin`` lets them share):
+on a small machine the scheduler otherwise moves both between the same cores, which costs the
+client several percent that a real endpoint on its own machine would not.
+
 For scale it also times a bare aiohttp client (no templates, mapping, retries or records) on
 the same endpoint: what the transport, the endpoint and the shared cores allow at best. The
 runner's own cost is the gap between the two.
@@ -47,9 +51,13 @@ RESPONSE = (
 )
 
 
-def serve(port: int, latency: float, ready: Any, jitter: float = 0.0) -> None:
+def serve(
+    port: int, latency: float, ready: Any, jitter: float = 0.0, cpus: set[int] | None = None
+) -> None:
     import random
 
+    if cpus:
+        os.sched_setaffinity(0, cpus)
     rng = random.Random(0)
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -159,17 +167,35 @@ def main() -> None:
     )
     ap.add_argument("--concurrency", type=int, default=32)
     ap.add_argument("--repeat", type=int, default=3, help="runs of the first size (median shown)")
+    ap.add_argument(
+        "--no-pin",
+        action="store_true",
+        help="let the endpoint and the client share every CPU (default: the endpoint gets the "
+        "last CPU to itself, as a remote endpoint has its own machine)",
+    )
     args = ap.parse_args()
+    cpus = sorted(os.sched_getaffinity(0))
+    pin = not args.no_pin and len(cpus) >= 2
+    server_cpus = {cpus[-1]} if pin else None
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     ready = mp.Event()
-    server = mp.Process(target=serve, args=(port, args.latency, ready, args.jitter), daemon=True)
+    server = mp.Process(
+        target=serve, args=(port, args.latency, ready, args.jitter, server_cpus), daemon=True
+    )
     server.start()
     ready.wait(10)
+    if pin:
+        os.sched_setaffinity(0, set(cpus[:-1]))
     url = f"http://127.0.0.1:{port}/chat"
-    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    placement = (
+        f"endpoint on CPU {cpus[-1]}, client on CPU {','.join(map(str, cpus[:-1]))}"
+        if pin
+        else "endpoint and client share the CPUs"
+    )
+    print(f"load average before: {os.getloadavg()[0]:.1f} on {len(cpus)} CPUs; {placement}")
     try:
         run(50, url, args.concurrency)  # warm up imports and connections
         base = rss_mib()

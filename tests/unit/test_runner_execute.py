@@ -591,3 +591,74 @@ def test_request_key_is_sha256_of_the_canonical_request(profile, variant, case, 
     expected = hashlib.sha256(blob.encode("utf-8")).hexdigest()
     assert RequestKeys(profile, variant).key(case, repeat) == expected
     assert cache_key(profile, variant, case, repeat) == expected
+
+
+# -- decoding after the next request is sent ----------------------------------------------------
+
+
+class _BurstRunner:
+    """Answers in bursts: every request waits until ``size`` are in flight, then all return."""
+
+    name = "burst"
+
+    def __init__(self, size: int, fail: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+        self.size = size
+        self.fail = fail
+        self.log: list[str] = []
+        self.waiting: list[asyncio.Future[None]] = []
+
+    async def __aenter__(self) -> _BurstRunner:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+    async def fetch(self, request: Any) -> Any:
+        from ragwacht.runners.base import AttemptError, CallResult, Deferred
+
+        cid = request.case.id
+        self.log.append(f"send {cid}")
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.waiting.append(fut)
+        if len(self.waiting) == self.size:
+            for f in self.waiting:
+                f.set_result(None)
+            self.waiting = []
+        await fut
+
+        def finish() -> CallResult:
+            self.log.append(f"decode {cid}")
+            if cid in self.fail:
+                raise AttemptError("malformed", "response is not JSON: 'oops'", status_code=200)
+            return CallResult(answer=f"answer {cid}")
+
+        return Deferred(finish)
+
+    async def call(self, request: Any) -> Any:  # pragma: no cover - the executor uses fetch
+        return (await self.fetch(request)).finish()
+
+
+def test_responses_are_decoded_after_the_next_requests_went_out(tmp_path: Path) -> None:
+    runner = _BurstRunner(size=4, fail={"c5"})
+    store = ResponseStore(tmp_path)
+    out = run_cases_sync(
+        http_profile(),
+        [GoldenCase(id=f"c{i}", question=f"q{i}") for i in range(8)],
+        runner=runner,  # type: ignore[arg-type]
+        options=ExecOptions(concurrency=4, **FAST),
+        store=store,
+        progress=False,
+    )
+    # The first burst of four answers is decoded only once all four workers sent their next
+    # request: no response waits for the decoding of the others in its burst.
+    first_decode = next(i for i, e in enumerate(runner.log) if e.startswith("decode"))
+    assert sorted(runner.log[:first_decode]) == [f"send c{i}" for i in range(8)]
+    assert [r.case_id for r in out] == [f"c{i}" for i in range(8)]
+    # A body that does not decode is a recorded, non-retried error with its attempt count.
+    bad = out[5]
+    assert (bad.ok, bad.error_kind, bad.attempts, bad.status_code) == (False, "malformed", 1, 200)
+    assert [r.answer for r in out if r.ok] == [f"answer c{i}" for i in range(8) if i != 5]
+    assert all(r.latency_ms is not None for r in out if r.ok)
+    # Every response is kept, decoded ones with their request key.
+    kept = store.load()
+    assert len(kept) == 8 and all(r.request_key for r in kept.values())

@@ -29,6 +29,20 @@ def test_direct_walk_matches_jsonpath_ng(doc, path) -> None:
     assert compiled._matches(doc) == expected
 
 
+FIELDS = st.lists(KEYS, min_size=1, max_size=3)
+
+
+@settings(max_examples=300, deadline=None)
+@given(doc=JSON, fields=FIELDS, rooted=st.booleans())
+def test_field_path_find_matches_jsonpath_ng(doc, fields, rooted) -> None:
+    # "$.a.b" and the relative "a.b" (how context fields are written) take the field walk.
+    path = ("$." if rooted else "") + ".".join(fields)
+    compiled = compile_path(path)
+    assert compiled._fields == tuple(fields)
+    expected = [m.value for m in compiled._jsonpath.find(doc)]
+    assert compiled.find(doc) == ((True, expected[0]) if expected else (False, None))
+
+
 @pytest.mark.parametrize(
     ("path", "doc", "found", "value"),
     [

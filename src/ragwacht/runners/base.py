@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import email.utils
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -69,6 +70,8 @@ class CallRequest:
     case: GoldenCase
     variant: str = "default"
     repeat: int = 0
+    # ``case.model_dump(mode="json")``, made once per case (templates only read it).
+    case_data: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass
@@ -82,6 +85,20 @@ class CallResult:
     cited_ids: list[str] | None = None
     refused: bool | None = None
     status_code: int | None = None
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """A response that has arrived but is not decoded yet.
+
+    Decoding and mapping are CPU work. A runner's optional ``fetch`` returns this so that the
+    executor can do that work after the worker has sent its next request: at high concurrency
+    every response otherwise waits behind the decoding of the ones that arrived with it.
+    ``finish`` raises :class:`AttemptError` for a malformed or unmappable body, never a
+    retryable one (the same bytes decode the same way).
+    """
+
+    finish: Callable[[], CallResult]
 
 
 @runtime_checkable

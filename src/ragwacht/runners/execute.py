@@ -18,8 +18,9 @@ import inspect
 import random
 import time
 import weakref
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,7 +39,14 @@ from rich.text import Text
 
 from ragwacht.datasets.models import GoldenCase
 from ragwacht.errors import ConfigError
-from ragwacht.runners.base import AttemptError, CallRequest, CallResult, Runner, build_runner
+from ragwacht.runners.base import (
+    AttemptError,
+    CallRequest,
+    CallResult,
+    Deferred,
+    Runner,
+    build_runner,
+)
 from ragwacht.runners.models import Response
 from ragwacht.runners.profile import AnyProfile, Variant, apply_variant
 from ragwacht.runners.store import Key, RequestKeys, ResponseCache, ResponseStore
@@ -148,6 +156,25 @@ def _make_progress(enabled: bool, console: Console | None) -> Progress | None:
     )
 
 
+@dataclass(slots=True)
+class _Received:
+    """A successful attempt whose body may still need decoding (see :class:`Deferred`)."""
+
+    request: CallRequest
+    result: CallResult | Deferred
+    latency_ms: float
+    attempts: int
+    started: datetime | None
+
+
+@dataclass(slots=True)
+class _Fresh:
+    """What a new call produced, before it is decoded, keyed and kept."""
+
+    outcome: Response | _Received
+    request_key: str
+
+
 class _Run:
     """State of one run_cases call."""
 
@@ -185,10 +212,13 @@ class _Run:
         )
         self.price = getattr(profile, "price", None)
         self.errors = 0
+        self.fetch = getattr(runner, "fetch", None) or runner.call
 
-    async def one(self, case: GoldenCase, repeat: int) -> Response:
+    async def one(self, case: GoldenCase, repeat: int) -> Response | _Fresh:
+        """A final Response (resumed, cached) or a fresh outcome for :meth:`settle`."""
         key = (case.id, self.variant.name, repeat)
-        ckey = self.keys.key(case.model_dump(mode="json"), repeat)
+        case_data = case.model_dump(mode="json")
+        ckey = self.keys.key(case_data, repeat)
         stored = self.done.get(key)
         # Resume only reuses an answer given to this very request: an edited question, another
         # variant setting or another profile is asked again.
@@ -211,14 +241,37 @@ class _Run:
             self._keep(response, None)
             return response
         try:
-            response = await self.call(case, repeat)
+            outcome: Response | _Received = await self.call(case, repeat, case_data)
         except Exception as exc:  # a bug in a runner must not lose the case
-            response = self._error(
+            outcome = self._error(
                 case, repeat, AttemptError("internal", f"{type(exc).__name__}: {exc}"), 0, None
             )
-        response.request_key = ckey
-        self._keep(response, ckey if self.cache is not None else None)
+        return _Fresh(outcome, ckey)
+
+    def settle(self, item: Response | _Fresh) -> Response:
+        """The final Response for what :meth:`one` returned: decoded, keyed and kept."""
+        if isinstance(item, Response):
+            return item
+        outcome = item.outcome
+        response = self._decode(outcome) if isinstance(outcome, _Received) else outcome
+        response.request_key = item.request_key
+        self._keep(response, item.request_key if self.cache is not None else None)
         return response
+
+    def _decode(self, got: _Received) -> Response:
+        result = got.result
+        if isinstance(result, Deferred):
+            try:
+                result = result.finish()
+            except Exception as exc:  # a runner bug must not lose the case either
+                failure = (
+                    exc
+                    if isinstance(exc, AttemptError)
+                    else AttemptError("internal", f"{type(exc).__name__}: {exc}")
+                )
+                case, repeat = got.request.case, got.request.repeat
+                return self._error(case, repeat, failure, got.attempts, got.started)
+        return self._success(got.request, result, got.latency_ms, got.attempts, got.started)
 
     def _keep(self, response: Response, ckey: str | None) -> None:
         if self.store is not None:
@@ -226,8 +279,12 @@ class _Run:
         if ckey is not None and self.cache is not None and not response.cached:
             self.cache.put(ckey, response)
 
-    async def call(self, case: GoldenCase, repeat: int) -> Response:
-        request = CallRequest(case=case, variant=self.variant.name, repeat=repeat)
+    async def call(
+        self, case: GoldenCase, repeat: int, case_data: dict[str, Any] | None = None
+    ) -> Response | _Received:
+        request = CallRequest(
+            case=case, variant=self.variant.name, repeat=repeat, case_data=case_data
+        )
         state: dict[str, Any] = {"attempts": 0, "last": None, "started": None}
         try:
             async with asyncio.timeout_at(self.deadline):
@@ -243,7 +300,7 @@ class _Run:
             )
             return self._error(case, repeat, err, state["attempts"], state["started"])
 
-    async def _attempts(self, request: CallRequest, state: dict[str, Any]) -> Response:
+    async def _attempts(self, request: CallRequest, state: dict[str, Any]) -> Response | _Received:
         opts = self.options
         case, repeat = request.case, request.repeat
         while True:
@@ -260,7 +317,7 @@ class _Run:
                 t0 = time.perf_counter()
                 try:
                     async with asyncio.timeout(opts.attempt_timeout_s):
-                        result = await self.runner.call(request)
+                        result = await self.fetch(request)
                 except TimeoutError:
                     err = AttemptError(
                         "timeout",
@@ -271,7 +328,7 @@ class _Run:
                     err = exc
                 else:
                     latency = (time.perf_counter() - t0) * 1000.0
-                    return self._success(request, result, latency, state)
+                    return _Received(request, result, latency, state["attempts"], state["started"])
             state["last"] = err
             if err.kind == "timeout" and not opts.retry_on_timeout:
                 err.retryable = False
@@ -294,7 +351,12 @@ class _Run:
             await asyncio.sleep(delay)
 
     def _success(
-        self, request: CallRequest, r: CallResult, latency_ms: float, state: dict[str, Any]
+        self,
+        request: CallRequest,
+        r: CallResult,
+        latency_ms: float,
+        attempts: int,
+        started: datetime | None,
     ) -> Response:
         cost = r.cost
         if cost is None and self.price is not None:
@@ -310,9 +372,9 @@ class _Run:
             latency_ms=latency_ms,
             usage=r.usage,
             cost=cost,
-            attempts=state["attempts"],
+            attempts=attempts,
             status_code=r.status_code,
-            started_at=state["started"],
+            started_at=started,
         )
 
     def _error(
@@ -406,17 +468,44 @@ async def run_cases(
                 yield i * repeats + rep, case, rep
 
     source = items()
+    # Workers only call the endpoint; one finisher decodes, keeps and reports what arrived. A
+    # worker so sends its next request before the responses that came in with its own are
+    # decoded: with many requests in flight, decoding on the worker would hold up every
+    # response of a burst behind the decoding of the ones before it.
+    arrived: deque[tuple[int, Response | _Fresh]] = deque()
+    wake = asyncio.Event()
+    n_workers = max(1, min(options.concurrency, total))
+    active = n_workers
 
     async def worker() -> None:
-        for idx, case, rep in source:
-            response = await state.one(case, rep)
-            results[idx] = response
-            if bar is not None and task_id is not None:
-                bar.update(task_id, advance=1, errors=state.errors)
-            if on_response is not None:
-                out = on_response(response)
-                if inspect.isawaitable(out):
-                    await out
+        nonlocal active
+        try:
+            for idx, case, rep in source:
+                arrived.append((idx, await state.one(case, rep)))
+                wake.set()
+        finally:
+            active -= 1
+            wake.set()
+
+    async def finisher() -> None:
+        try:
+            while arrived or active:
+                await wake.wait()
+                wake.clear()
+                while arrived:
+                    idx, item = arrived.popleft()
+                    response = results[idx] = state.settle(item)
+                    if bar is not None and task_id is not None:
+                        bar.update(task_id, advance=1, errors=state.errors)
+                    if on_response is not None:
+                        out = on_response(response)
+                        if inspect.isawaitable(out):
+                            await out
+        finally:
+            # Interrupted or failed: every response that arrived is still kept.
+            while arrived:
+                idx, item = arrived.popleft()
+                results[idx] = state.settle(item)
 
     label = f"{profile.name} [{variant.name}]"
     try:
@@ -424,7 +513,8 @@ async def run_cases(
             bar.start()
             task_id = bar.add_task(label, total=total, errors=0)
         async with runner, asyncio.TaskGroup() as tg:
-            for _ in range(max(1, min(options.concurrency, total))):
+            tg.create_task(finisher())
+            for _ in range(n_workers):
                 tg.create_task(worker())
     finally:
         if bar is not None:

@@ -13,6 +13,7 @@ from ragwacht.runners.base import (
     AttemptError,
     CallRequest,
     CallResult,
+    Deferred,
     finish_mapping,
     result_from_mapped,
     status_error,
@@ -60,6 +61,7 @@ class HttpRunner:
         self._transport = transport
         self._http: httpx.AsyncClient | None = None
         self._session: Any = None  # aiohttp.ClientSession: the fast path for plain JSON calls
+        self._parsed_url: Any = None  # yarl.URL of the fast path
         self._own_content_type = any(k.lower() == "content-type" for k in self._headers)
 
     async def __aenter__(self) -> HttpRunner:
@@ -70,11 +72,21 @@ class HttpRunner:
             except ImportError:  # httpx's own pool works too, at a higher CPU cost
                 pass
             else:
+                import yarl
+
+                # Every request of a body template is JSON (a Content-Type the profile sets
+                # wins, as on the httpx path); set once here instead of merged per request.
+                json_type = self._body is not None and not self._own_content_type
                 self._session = new_session(
                     limit=self._concurrency,
                     timeout_s=self._timeout,
-                    headers={"User-Agent": f"ragwacht/{__version__}", **self._headers},
+                    headers={
+                        "User-Agent": f"ragwacht/{__version__}",
+                        **(_JSON_HEADERS if json_type else {}),
+                        **self._headers,
+                    },
                 )
+                self._parsed_url = yarl.URL(self._url)  # parsed once, not per request
                 return self
         limits = httpx.Limits(
             max_connections=self._concurrency, max_keepalive_connections=self._concurrency
@@ -106,7 +118,11 @@ class HttpRunner:
     def _request_parts(self, request: CallRequest) -> tuple[Any, dict[str, str]]:
         p = self.profile
         variables = template_variables(
-            request.case, fields=p.fields, settings=p.settings, variant=request.variant
+            request.case,
+            fields=p.fields,
+            settings=p.settings,
+            variant=request.variant,
+            case_data=request.case_data,
         )
         try:
             body = render_json(self._body, variables) if self._body is not None else None
@@ -127,6 +143,11 @@ class HttpRunner:
 
     async def call(self, request: CallRequest) -> CallResult:
         """Make one HTTP attempt for ``request``."""
+        result = await self.fetch(request)
+        return result.finish() if isinstance(result, Deferred) else result
+
+    async def fetch(self, request: CallRequest) -> CallResult | Deferred:
+        """One attempt; on the fast path the body is decoded later (:class:`Deferred`)."""
         if self._session is not None:
             return await self._call_direct(request)
         if self._http is None:
@@ -155,10 +176,11 @@ class HttpRunner:
             ) from exc
         return finish_mapping(self.profile.response, doc, status_code=resp.status_code)
 
-    async def _call_direct(self, request: CallRequest) -> CallResult:
+    async def _call_direct(self, request: CallRequest) -> Deferred:
         """One attempt straight through aiohttp (no streaming, no custom transport).
 
-        Same contract as the httpx path: errors become the same AttemptErrors.
+        Same contract as the httpx path: errors become the same AttemptErrors. A 2xx body is
+        returned undecoded; the executor decodes it once the next request is on its way.
         """
         import aiohttp
 
@@ -166,14 +188,11 @@ class HttpRunner:
 
         body, params = self._request_parts(request)
         data = None
-        headers = None
         if body is not None:
             data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-            # A Content-Type the profile sets wins, as it does on the httpx path.
-            headers = None if self._own_content_type else _JSON_HEADERS
         try:
             async with self._session.request(
-                self.profile.method, self._url, params=params or None, data=data, headers=headers
+                self.profile.method, self._parsed_url, params=params or None, data=data
             ) as resp:
                 raw = await resp.read()
                 status = resp.status
@@ -183,6 +202,9 @@ class HttpRunner:
             raise transport_error(translate(exc), self._secrets) from exc
         if not 200 <= status < 300:
             raise status_error(status, resp_headers, _decode(raw, charset), self._secrets)
+        return Deferred(lambda: self._decode_body(raw, charset, status))
+
+    def _decode_body(self, raw: bytes, charset: str, status: int) -> CallResult:
         try:
             doc = json.loads(raw)
         except ValueError as exc:

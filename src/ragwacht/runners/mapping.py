@@ -87,6 +87,7 @@ class CompiledPath:
     _jsonpath: Any = None
     _jmes: Any = None
     _steps: tuple[str | int, ...] | None = None
+    _fields: tuple[str, ...] | None = None  # the steps, when they are all field names
 
     def _matches(self, doc: Any) -> list[Any]:
         if self._steps is not None:
@@ -101,6 +102,18 @@ class CompiledPath:
         if self._jmes is not None:
             value = self._jmes.search(doc)
             return (value is not None, value)
+        if self._fields is not None:
+            # The usual case, walked without building lists. A missing field means no match
+            # (as jsonpath-ng says too); a value of another type on the way goes to jsonpath-ng.
+            value = doc
+            for name in self._fields:
+                if type(value) is not dict:
+                    break
+                if name not in value:
+                    return (False, None)
+                value = value[name]
+            else:
+                return (True, value)
         matches = self._matches(doc)
         if not matches:
             return (False, None)
@@ -143,7 +156,13 @@ def compile_path(source: str) -> CompiledPath:
         except Exception as exc:  # jmespath raises several unrelated error classes
             raise ValueError(f"invalid JMESPath expression {expr!r}: {exc}") from exc
     try:
-        return CompiledPath(source, _jsonpath=jsonpath_parse(text), _steps=_simple_steps(text))
+        steps = _simple_steps(text)
+        fields = (
+            tuple(str(x) for x in steps)
+            if steps and all(isinstance(x, str) and x != "*" for x in steps)
+            else None
+        )
+        return CompiledPath(source, _jsonpath=jsonpath_parse(text), _steps=steps, _fields=fields)
     except Exception as exc:  # jsonpath-ng raises lexer/parser errors without a common base
         raise ValueError(
             f"invalid JSONPath expression {text!r}: {exc} (prefix with 'jmes:' for JMESPath)"

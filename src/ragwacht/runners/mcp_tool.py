@@ -179,7 +179,11 @@ class McpRunner:
         client, generation = await self._session()
         p = self.profile
         variables = template_variables(
-            request.case, fields=p.fields, settings=p.settings, variant=request.variant
+            request.case,
+            fields=p.fields,
+            settings=p.settings,
+            variant=request.variant,
+            case_data=request.case_data,
         )
         try:
             args = render_json(p.arguments, variables)

@@ -98,7 +98,11 @@ class OpenAIChatRunner:
     def _messages(self, request: CallRequest) -> list[dict[str, str]]:
         p = self.profile
         variables = template_variables(
-            request.case, fields=p.fields, settings=p.settings, variant=request.variant
+            request.case,
+            fields=p.fields,
+            settings=p.settings,
+            variant=request.variant,
+            case_data=request.case_data,
         )
         try:
             messages: list[dict[str, str]] = []

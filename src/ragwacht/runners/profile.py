@@ -143,13 +143,22 @@ class Variant(_Strict):
 
 
 def template_variables(
-    case: GoldenCase, *, fields: dict[str, Any], settings: dict[str, Any], variant: str
+    case: GoldenCase,
+    *,
+    fields: dict[str, Any],
+    settings: dict[str, Any],
+    variant: str,
+    case_data: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The variables every profile template sees for one case."""
+    """The variables every profile template sees for one case.
+
+    ``case_data`` is ``case.model_dump(mode="json")`` when the caller already has it.
+    """
+    data = case_data if case_data is not None else case.model_dump(mode="json")
     return {
         "question": case.question,
-        "history": [t.model_dump(mode="json") for t in case.history],
-        "case": case.model_dump(mode="json"),
+        "history": data["history"],
+        "case": data,
         "fields": fields,
         "settings": settings,
         "variant": {"name": variant, "fields": fields, "settings": settings},
