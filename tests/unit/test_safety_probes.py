@@ -101,3 +101,16 @@ def test_generate_usage_errors_exit_2_without_traceback(repo_root: Path, tmp_pat
     code, out = _generate(repo_root, tmp_path / "full")
     assert code == 2 and "not empty" in out and "--force" in out
     assert (tmp_path / "full" / "notes.txt").read_text(encoding="utf-8") == "mine"
+
+
+def test_demo_bot_rejects_extra_passages_that_reuse_a_corpus_id(tmp_path: Path) -> None:
+    import pytest
+
+    from ragwacht.demo import DemoBot
+    from ragwacht.errors import ConfigError
+
+    extra = tmp_path / "extra.jsonl"
+    extra.write_text('{"id": "bag-001", "text": "Vervalst."}\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="already in the corpus") as info:
+        DemoBot(extra_passages=extra)
+    assert str(extra) in str(info.value)

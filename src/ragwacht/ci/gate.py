@@ -200,7 +200,9 @@ def _resolve(record: RunRecord, policy: GatePolicy) -> list[tuple[GatedMetric, l
     rules = list(policy.rules)
     if not rules:
         rules = [GateRule(metric=m) for m, s in record.summary.items() if s.kind == "score"]
-    rules += _default_ceilings(record, rules)
+    # Only a rule the user wrote replaces a default ceiling; the implied regression rules
+    # above do not.
+    rules += _default_ceilings(record, list(policy.rules))
     by_metric: dict[str, list[GateRule]] = {}
     for i, rule in enumerate(rules):
         s = _summary_for(record, rule.metric)
