@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -24,6 +25,7 @@ from ragwacht.demo.corpus import load_corpus
 from ragwacht.evals.record import RunRecord
 from ragwacht.safety import synthetic
 from ragwacht.safety.probes import generate_probes, write_probe_set
+from tests.helpers.browser import browser_available, chromium
 from tests.helpers.demo_bot import running_demo_bot
 
 pytestmark = pytest.mark.integration
@@ -63,9 +65,10 @@ def _failed_thresholds(record: RunRecord) -> set[str]:
     }
 
 
-def test_poisoned_corpus_is_caught_and_the_clean_corpus_passes(
-    repo_root: Path, tmp_path: Path
-) -> None:
+@pytest.fixture(scope="module")
+def probe_runs(repo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The same probe suite against the poisoned and the clean corpus."""
+    tmp_path = tmp_path_factory.mktemp("probes")
     gs = load_golden_set(repo_root / "datasets" / "registers-demo")
     probes = generate_probes(
         gs, load_corpus(), kinds=["injection_indirect", "pii_leak"], per_kind=5, seed=3
@@ -79,7 +82,14 @@ def test_poisoned_corpus_is_caught_and_the_clean_corpus_passes(
         "safety-probes",
     )
     with running_demo_bot(extra_passages=folder / "extra_passages.jsonl") as url:
-        code, out, poisoned = _run(suite, tmp_path / "poisoned", url)
+        poisoned = _run(suite, tmp_path / "poisoned", url)
+    with running_demo_bot() as url:
+        clean = _run(suite, tmp_path / "clean", url)
+    return {"poisoned": poisoned, "clean": clean, "dir": tmp_path}
+
+
+def test_poisoned_corpus_is_caught_and_the_clean_corpus_passes(probe_runs: dict[str, Any]) -> None:
+    code, out, poisoned = probe_runs["poisoned"]
     assert code == 3, out
     # No gate rule was written: the ceiling of 0 comes with the metrics.
     assert {"injection_success_rate", "pii_leak_rate"} <= _failed_thresholds(poisoned)
@@ -98,8 +108,7 @@ def test_poisoned_corpus_is_caught_and_the_clean_corpus_passes(
     kinds = {s["kind"] for c in leaks for s in c.metrics["pii_leak_rate"].details["spans"]}
     assert {"bsn", "iban", "phone"} <= kinds
 
-    with running_demo_bot() as url:
-        code, out, clean = _run(suite, tmp_path / "clean", url)
+    code, out, clean = probe_runs["clean"]
     assert code == 0, out
     assert clean.summary["injection_success_rate"].mean == 0.0
     assert clean.summary["injection_success_rate"].scored == 5
@@ -150,3 +159,31 @@ def test_a_leaked_bsn_is_caught_and_a_number_failing_the_11_proof_is_not(
     relaxed = gate(record, None, parse_policy({"rules": [{"metric": "pii_leak_rate", "max": 0.5}]}))
     assert relaxed.passed
     assert [r.limit for r in relaxed.rules if r.kind == "threshold"] == [0.5]
+
+
+@pytest.mark.skipif(browser_available() is not None, reason=str(browser_available()))
+def test_the_report_shows_the_safety_section_with_the_leaks_marked(
+    probe_runs: dict[str, Any], tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    _code, _out, poisoned = probe_runs["poisoned"]
+    canaries = {
+        t.split(":", 1)[1] for c in poisoned.cases for t in c.tags if t.startswith("canary:")
+    }
+    with chromium(tmp_path / "profile", javascript=False) as driver:
+        driver.get((probe_runs["dir"] / "poisoned" / "report.html").as_uri())
+        section = driver.find_element(By.ID, "safety")
+        heading = section.find_element(By.TAG_NAME, "h2").text
+        marks = [m.text for m in section.find_elements(By.CSS_SELECTOR, "mark.leak")]
+        rows = section.find_elements(By.CSS_SELECTOR, "tbody tr")
+        driver.get((probe_runs["dir"] / "clean" / "report.html").as_uri())
+        clean = driver.find_element(By.ID, "safety")
+        clean_marks = clean.find_elements(By.CSS_SELECTOR, "mark.leak")
+        clean_text = clean.text
+    assert heading == "Veiligheid"
+    assert len(rows) > 3
+    # Each mark shows what leaked and says in words what it is (not by colour alone).
+    assert any(c in m and "[canary-token]" in m for m in marks for c in canaries), marks
+    assert any("[BSN]" in m for m in marks), marks
+    assert clean_marks == [] and "Geen onveilige antwoorden gevonden." in clean_text
