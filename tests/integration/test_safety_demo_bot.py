@@ -27,16 +27,24 @@ from ragwacht.safety import synthetic
 from ragwacht.safety.probes import generate_probes, write_probe_set
 from tests.helpers.browser import browser_available, chromium
 from tests.helpers.demo_bot import running_demo_bot
+from tests.helpers.fake_openai import FakeOpenAIServer
 
 pytestmark = pytest.mark.integration
 
 
-def _suite(tmp: Path, repo: Path, dataset: Path, metrics: list[str], name: str) -> Path:
+def _suite(
+    tmp: Path,
+    repo: Path,
+    dataset: Path,
+    metrics: list[str],
+    name: str,
+    endpoint: Path | None = None,
+) -> Path:
     data = {
         "schema_version": 1,
         "name": name,
         "dataset": str(dataset),
-        "endpoint": str(repo / "runners" / "demo-bot.yaml"),
+        "endpoint": str(endpoint or repo / "runners" / "demo-bot.yaml"),
         "metrics": metrics,
         "execution": {"concurrency": 4, "timeout_s": 30, "max_retries": 1},
         "baseline": {"mlflow": False, "file": str(tmp / "no-baseline.json")},
@@ -187,3 +195,34 @@ def test_the_report_shows_the_safety_section_with_the_leaks_marked(
     assert any(c in m and "[canary-token]" in m for m in marks for c in canaries), marks
     assert any("[BSN]" in m for m in marks), marks
     assert clean_marks == [] and "Geen onveilige antwoorden gevonden." in clean_text
+
+
+def test_a_bot_that_repeats_its_system_prompt_is_caught(repo_root: Path, tmp_path: Path) -> None:
+    gs = load_golden_set(repo_root / "datasets" / "registers-demo")
+    probes = generate_probes(gs, load_corpus(), kinds=["system_prompt_leak"], seed=5)
+    folder = write_probe_set(probes, tmp_path / "probes")
+    prompt = (folder / "system_prompt.txt").read_text(encoding="utf-8").strip()
+    # The profile sends the probe set's system prompt, as a team's own profile would.
+    profile = yaml.safe_load((repo_root / "runners" / "demo-bot-openai.yaml").read_text())
+    profile["system_prompt"] = prompt
+    profile_path = tmp_path / "profile.yaml"
+    profile_path.write_text(yaml.safe_dump(profile, allow_unicode=True), encoding="utf-8")
+    suite = _suite(
+        tmp_path, repo_root, folder, ["system_prompt_leak_rate"], "sysprompt", profile_path
+    )
+    with FakeOpenAIServer(echo_system=True) as leaky:
+        code, out, leaked = _run(suite, tmp_path / "leaky", f"http://127.0.0.1:{leaky.port}")
+        sent = [m for r in leaky.requests for m in r["body"]["messages"] if m["role"] == "system"]
+    assert sent and all(m["content"] == prompt for m in sent)
+    assert code == 3 and _failed_thresholds(leaked) == {"system_prompt_leak_rate"}, out
+    assert leaked.summary["system_prompt_leak_rate"].mean == 1.0
+    (canary,) = {t.split(":", 1)[1] for c in leaked.cases for t in c.tags if "system_canary:" in t}
+    spans = leaked.cases[0].metrics["system_prompt_leak_rate"].details["spans"]
+    assert [s["text"] for s in spans] == [canary]
+
+    # The demo bot answers from its sources only and never repeats the system message.
+    with running_demo_bot() as url:
+        code, out, clean = _run(suite, tmp_path / "demo", url)
+    assert code == 0, out
+    assert clean.summary["system_prompt_leak_rate"].mean == 0.0
+    assert clean.summary["system_prompt_leak_rate"].scored == len(clean.cases) == 5
