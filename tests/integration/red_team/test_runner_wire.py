@@ -260,3 +260,58 @@ def test_deeply_nested_json_is_malformed_not_internal(
 ) -> None:
     [r] = _run({"url": f"{bot.url}/deep"}, path, tmp_path)
     assert r.error_kind == "malformed" and "nested too deeply" in (r.error or "")
+
+
+# -- defect 7, end to end: `ragwacht run` writes the reflected secret nowhere ----------------
+
+
+def test_ragwacht_run_writes_a_reflected_secret_nowhere(bot: HostileBot, tmp_path: Path) -> None:
+    import json
+
+    import yaml
+    from typer.testing import CliRunner
+
+    from ragwacht.cli import app
+
+    project = tmp_path / "project"
+    (project / "data").mkdir(parents=True)
+    (project / "data" / "dataset.yaml").write_text(
+        "schema_version: 1\nname: echo\nversion: '1'\nlanguage: nl\ncases_file: cases.jsonl\n",
+        encoding="utf-8",
+    )
+    cases = [
+        {"id": f"c{i}", "question": f"Wat is de sleutel {i}?", "reference_answer": "geheim"}
+        for i in range(3)
+    ]
+    (project / "data" / "cases.jsonl").write_text(
+        "".join(json.dumps(c) + "\n" for c in cases), encoding="utf-8"
+    )
+    profile = {
+        "type": "http",
+        "url": f"{bot.url}/echo",
+        "headers": {"X-Api-Key": "${env:HOSTILE_BOT_KEY}"},
+        "response": {"answer": "$.answer", "contexts": "$.sources[*]", "cited_ids": "$.cited"},
+    }
+    (project / "echo.yaml").write_text(yaml.safe_dump(profile), encoding="utf-8")
+    suite = {
+        "schema_version": 1,
+        "name": "echo",
+        "dataset": "data",
+        "endpoint": "echo.yaml",
+        "judges": {"primary": {"type": "lexical"}},
+        "metrics": [{"name": "faithfulness", "judge": "primary"}, "latency_ms"],
+    }
+    (project / "suite.yaml").write_text(yaml.safe_dump(suite), encoding="utf-8")
+    result = CliRunner().invoke(
+        app,
+        ["run", str(project / "suite.yaml"), "--out", str(project / "out"), "--no-mlflow", "-q"],
+        env={"HOSTILE_BOT_KEY": SECRET},
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    written = sorted(p.name for p in project.rglob("*") if p.is_file())
+    assert "run.json" in written and any(n.endswith(".html") for n in written), written
+    assert len(bot.seen) == 3 and all(s["headers"]["x-api-key"] == SECRET for s in bot.seen)
+    everything = _written(project) + result.output
+    assert "uw sleutel is ***." in everything
+    assert SECRET[:6] not in everything and SECRET[-6:] not in everything
