@@ -240,15 +240,18 @@ class _Run:
             and not self.refresh
             and (hit := self.cache.get(ckey)) is not None
         ):
-            response = hit.model_copy(
-                update={
-                    "cached": True,
-                    "case_id": case.id,
-                    "variant": self.variant.name,
-                    "repeat": repeat,
-                    "request_key": ckey,
-                }
-            )
+            update: dict[str, Any] = {
+                "cached": True,
+                "case_id": case.id,
+                "variant": self.variant.name,
+                "repeat": repeat,
+                "request_key": ckey,
+            }
+            if self.secrets and hit.answer is not None:
+                # An entry written before secrets were scrubbed must not bring one back.
+                answer, contexts, cited = self._scrubbed(hit.answer, hit.contexts, hit.cited_ids)
+                update.update(answer=answer, contexts=contexts, cited_ids=cited)
+            response = hit.model_copy(update=update)
             self._keep(response, None)
             return response
         try:

@@ -235,6 +235,21 @@ def test_a_reflected_secret_is_scrubbed_from_everything_written(
     assert SECRET[:6] not in written and SECRET[-6:] not in written
 
 
+def test_a_cache_entry_from_before_the_scrubbing_is_served_scrubbed(
+    bot: HostileBot, tmp_path: Path
+) -> None:
+    cache = ResponseCache(tmp_path / "cache")
+    [first] = _run({"url": f"{bot.url}/echo"}, "fast", tmp_path, cache=cache)
+    assert first.request_key is not None and not first.cached
+    # The entry as a version without scrubbing wrote it: the echoed key in the answer.
+    old = cache.get(first.request_key)
+    assert old is not None and old.answer == "uw sleutel is ***."
+    cache.put(first.request_key, old.model_copy(update={"answer": f"uw sleutel is {SECRET}."}))
+    [again] = _run({"url": f"{bot.url}/echo"}, "fast", tmp_path, cache=cache)
+    assert again.cached and again.answer == "uw sleutel is ***."
+    assert SECRET not in _written(tmp_path / "run")
+
+
 # -- defect 12 and 17: numbers, charset, depth -----------------------------------------------
 
 
