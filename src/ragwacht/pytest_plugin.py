@@ -16,8 +16,10 @@ output folder, MLflow unless ``--ragwacht-no-mlflow``), and then reports:
 Whether a failing case fails the session is a setting (``--ragwacht-case-failures``, ini
 ``ragwacht_case_failures``): ``report`` (the default) shows it as xfailed with its reason and
 leaves the verdict to the statistical gate items, as ``ragwacht run --gate`` does; ``fail``
-fails the item. The suite always runs whole, so the gate sees every case: ``-m``/``-k`` choose
-which items are reported, not which cases are asked (the response cache makes reruns cheap).
+fails the item. ``--collect-only`` lists the case items without running the suite (gate
+items exist only once a run is gated). The suite always runs whole, so the gate sees every
+case: ``-m``/``-k`` choose which items are reported, not which cases are asked (the response
+cache makes reruns cheap).
 
 ``--ragwacht-repeat N`` asks each case N times and scores every answer: a case item then
 carries its pass rate with a Wilson interval, and a case that passed some repeats and failed
@@ -538,6 +540,44 @@ def evaluate(settings: Settings, reserved: set[str] | None = None) -> SessionSta
     )
 
 
+def collect_only_state(settings: Settings, reserved: set[str] | None = None) -> SessionState:
+    """The case items of the suite without running it (for ``--collect-only``).
+
+    Listing tests must not call the chatbot; gate checks exist only once a run is gated, so
+    they are not listed here.
+
+    Raises:
+        ConfigError: a bad suite or dataset.
+
+    """
+    from ragwacht.datasets.io import load_golden_set
+    from ragwacht.evals.spec import load_suite
+
+    spec = load_suite(settings.suite)
+    gs = load_golden_set(spec.resolve(spec.dataset))
+    taken = set(reserved or ()) | set(_BUILTIN_MARKS)
+    cases = [
+        CaseVerdict(
+            case_id=c.id,
+            status="passed",
+            message="not run (--collect-only)",
+            markers=sorted({marker_name(t, taken) for t in c.tags}),
+        )
+        for c in gs.cases
+    ]
+    return SessionState(
+        suite=spec.name,
+        suite_path=str(settings.suite),
+        variant=settings.variant or spec.variant_names()[0],
+        run_id="",
+        record_path="",
+        has_gate=False,
+        cases=cases,
+        rules=[],
+        warnings=["--collect-only: the suite was not run; gate items appear when it runs"],
+    )
+
+
 # --------------------------------------------------------------------------- session
 
 
@@ -574,11 +614,18 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     from ragwacht.errors import ConfigError
     from ragwacht.evals.record import write_atomic
 
+    reserved = _registered_markers(config)
+    if config.option.collectonly:
+        try:
+            config.stash[_STATE] = collect_only_state(settings, reserved)
+        except ConfigError as exc:
+            raise _usage(str(exc)) from None
+        return
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
         reporter.write_line(f"ragwacht: running suite {settings.suite} ...")
     try:
-        state = evaluate(settings, reserved=_registered_markers(config))
+        state = evaluate(settings, reserved=reserved)
     except ConfigError as exc:
         raise _usage(str(exc)) from None
     write_atomic(_state_file(state), state.model_dump_json(indent=1))
@@ -716,6 +763,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         )
     for w in state.warnings:
         tr.write_line(f"note: {w}")
+    if not state.record_path:
+        return
     tr.write_line(f"run record: {state.record_path}")
     if state.report_path:
         tr.write_line(f"report: {state.report_path}")

@@ -278,3 +278,13 @@ def test_bad_suite_is_a_usage_error_without_traceback(tmp_path: Path) -> None:
     assert proc.returncode == 4, err  # pytest's usage-error code
     assert "ragwacht:" in err and "mini.yaml" in err and "metricz" in err and "line 3" in err
     assert "Traceback" not in err
+
+
+def test_collect_only_lists_cases_without_running(tmp_path: Path) -> None:
+    root, picked = _project(tmp_path)
+    proc = _pytest(root, "http://127.0.0.1:9", "--collect-only", "-q", "-m", "topic_bgt")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    listed = {line.rsplit("::", 1)[1] for line in proc.stdout.splitlines() if "::" in line}
+    assert listed == {str(c["id"]) for c in picked if "topic:bgt" in c["tags"]}
+    assert not (root / "reports").exists()  # nothing ran, nothing was written
