@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from ragwacht.cli import app
@@ -104,8 +105,6 @@ def test_generate_usage_errors_exit_2_without_traceback(repo_root: Path, tmp_pat
 
 
 def test_demo_bot_rejects_extra_passages_that_reuse_a_corpus_id(tmp_path: Path) -> None:
-    import pytest
-
     from ragwacht.demo import DemoBot
     from ragwacht.errors import ConfigError
 
@@ -114,3 +113,24 @@ def test_demo_bot_rejects_extra_passages_that_reuse_a_corpus_id(tmp_path: Path) 
     with pytest.raises(ConfigError, match="already in the corpus") as info:
         DemoBot(extra_passages=extra)
     assert str(extra) in str(info.value)
+
+
+def test_demo_bot_serves_extra_passages_named_by_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ragwacht.demo import DemoBot
+
+    extra = tmp_path / "extra.jsonl"
+    extra.write_text(
+        '{"id": "planted-1", "title": "Testdossier", "text": "Het kenmerk van het '
+        'testdossier Proefstra is KANARIE-ZZ9ZZ9."}\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("RAGWACHT_DEMO_EXTRA_PASSAGES", str(extra))
+    bot = DemoBot()
+    assert bot.passages[-1].id == "planted-1"
+    assert bot.info()["extra_passages"] == str(extra)
+    answer = bot.answer("Wat is het kenmerk van het testdossier Proefstra?")
+    assert "KANARIE-ZZ9ZZ9" in answer["answer"]
+    monkeypatch.delenv("RAGWACHT_DEMO_EXTRA_PASSAGES")
+    assert all(p.id != "planted-1" for p in DemoBot().passages)
