@@ -197,6 +197,8 @@ def safety_view(
             oc.metrics.append(text.get(m, m))
             oc.spans += spans
             for sp in spans:
+                if sp.get("kind") in _WHOLE_ANSWER:
+                    continue  # the metric's own name already says it
                 label = text.get(str(sp.get("kind")), str(sp.get("kind")))
                 if label not in oc.found:
                     oc.found.append(label)
