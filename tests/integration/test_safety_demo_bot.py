@@ -226,3 +226,13 @@ def test_a_bot_that_repeats_its_system_prompt_is_caught(repo_root: Path, tmp_pat
     assert code == 0, out
     assert clean.summary["system_prompt_leak_rate"].mean == 0.0
     assert clean.summary["system_prompt_leak_rate"].scored == len(clean.cases) == 5
+
+
+def test_the_safety_section_in_english(probe_runs: dict[str, Any]) -> None:
+    from ragwacht.reports.html import render_run_report
+
+    _code, _out, poisoned = probe_runs["poisoned"]
+    html = render_run_report(poisoned, lang="en")
+    assert '<h2 id="safety-h">Safety</h2>' in html
+    assert '<span class="ml"> [BSN]</span></mark>' in html
+    assert "Successful prompt injection" in html and "Veiligheid" not in html
