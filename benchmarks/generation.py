@@ -39,10 +39,10 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", type=Path, default=None, help="candidate folder (default: a tmp dir)")
-    ap.add_argument(
-        "--cache-dir", type=Path, default=ROOT / ".ragwacht" / "bench-generate-cache"
-    )
+    ap.add_argument("--cache-dir", type=Path, default=ROOT / ".ragwacht" / "bench-generate-cache")
     args = ap.parse_args()
+
+    from tests.helpers.judge_server import bench_gguf
 
     from ragwacht.curation import GenerationPlan, generate_candidates
     from ragwacht.datasets.io import load_golden_set
@@ -51,7 +51,6 @@ def main() -> None:
     from ragwacht.demo.embed import make_embedder
     from ragwacht.metrics.judges.config import LLMJudgeConfig
     from ragwacht.metrics.judges.local_llm import LocalLLMServer
-    from tests.helpers.judge_server import bench_gguf
 
     gguf = args.gguf or bench_gguf()
     out = args.out or Path(tempfile.mkdtemp(prefix="ragwacht-gen-")) / "candidates"
