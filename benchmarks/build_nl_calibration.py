@@ -234,7 +234,8 @@ def paraphrase(s: str, rng: random.Random) -> str | None:
     """Meaning-preserving rewrite; None when no rule applies."""
     out, applied = s, 0
     # A parenthesis (abbreviation) and a trailing example list can go without changing the claim.
-    new = re.sub(r"\s*\([^()]{1,40}\)", "", out)
+    # (Not one that carries a negation: "(niet ingemeten)" is part of the claim.)
+    new = re.sub(r"\s*\((?![^()]*\b(?:niet|geen)\b)[^()]{1,40}\)", "", out)
     if new != out:
         out, applied = new, applied + 1
     m = re.search(r",? zoals [^,.]+(,[^,.]+)*(?=[.])", out)
