@@ -421,23 +421,24 @@ def main() -> None:
     print(f"- lexical, same items: {n_claims / dt:,.0f} claims/s")
     results["claims_per_s_lexical"] = n_claims / dt
     if VARIANT_EMBEDDINGS in LearnedVerifier().model_file.variants:
-        # In memory only, so nothing is cached yet: the cost a first run pays.
-        fz = Featurizer(embeddings=True, persist=False)
-        sub = every[:40]
-        start = time.perf_counter()
+        # In memory only, so nothing is cached yet: the cost a first run pays. Then the same
+        # passages with new claims: a bot retrieves from one corpus, so in a run most passage
+        # sentences are already embedded and only the claims are new.
         from ragwacht.metrics.claims import split_claims
 
-        n_claims = 0
-        for it, lg in sub:
-            cl = split_claims(it.answer, lg)
-            fz.features(cl, it.contexts, language=lg)
-            n_claims += len(cl)
-        dt = time.perf_counter() - start
-        results["claims_per_s_embeddings_cold"] = n_claims / dt
-        print(
-            f"- learned with e5 similarity, nothing cached: {n_claims / dt:.1f} claims/s "
-            "(every passage sentence embedded too)"
-        )
+        fz = Featurizer(embeddings=True, persist=False)
+        sub = [(it, lg) for it, lg in every if lg == "nl"][:40]
+        for label, prefix in (("nothing cached", ""), ("passages cached, claims new", "Dus: ")):
+            start = time.perf_counter()
+            n_claims = 0
+            for it, lg in sub:
+                cl = [prefix + c for c in split_claims(it.answer, lg)]
+                fz.features(cl, it.contexts, language=lg)
+                n_claims += len(cl)
+            dt = time.perf_counter() - start
+            results[f"claims_per_s_embeddings_{label}"] = n_claims / dt
+            rate = n_claims / dt
+            print(f"- learned with e5 similarity, {label} (Dutch items): {rate:.1f} claims/s")
     size = PACKAGED_MODEL.stat().st_size if PACKAGED_MODEL.is_file() else 0
     start = time.perf_counter()
     from ragwacht.metrics.judges.learned import _read
