@@ -102,7 +102,7 @@ def test_verbatim_dutch_sentence_is_supported_and_explained() -> None:
     assert verdicts[0] == Verdict.SUPPORTED and verdicts[1] != Verdict.SUPPORTED
     weakest = bad.claims[1]
     assert weakest.rationale and weakest.rationale.startswith("weakest claim, the answer fails")
-    assert weakest.score is not None and weakest.score < bad.claims[0].score  # type: ignore[operator]
+    assert weakest.score is not None and weakest.score < bad.claims[0].score
 
 
 @pytest.mark.parametrize("name", sorted(FLOORS))
@@ -171,7 +171,7 @@ def test_train_cli_writes_a_model_the_judge_loads(tmp_path: Path, shared_data: P
     assert model.data[0].sha256 == file_sha256(a) and model.data[0].n_items == 80
     v = make_verifier(parse_judge_config({"type": "learned", "model": str(out)}))
     assert v.id == "learned:model"
-    got = v.verify_sync(nl_rows[0]["answer"], nl_rows[0]["contexts"], language="nl")  # type: ignore[attr-defined]
+    got = v.verify_sync(nl_rows[0]["answer"], nl_rows[0]["contexts"], language="nl")
     assert got.claims and got.prompt_version == f"learned-v1:{VARIANT_WORDS}"
 
 
