@@ -269,7 +269,10 @@ class LearnedVerifier:
     """
 
     kind = "learned"
-    weak = False
+    # Shown as weak like lexical: on data it was not trained on it is no better overall
+    # (metrics/README.md); a model trained on a team's own labels may earn more trust, which
+    # its calibration on that team's data then shows.
+    weak = True
     prompt_hash: str | None = None
 
     def __init__(
