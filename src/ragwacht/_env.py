@@ -24,9 +24,10 @@ QUERY_SECRET_NAME = re.compile(
     r"^(code|key|sig|sv|auth|access|pass|pw)$|" + SECRET_NAME.pattern, re.I
 )
 # Values that are credentials whatever their name: bearer/basic credentials and the shapes of
-# common API keys and tokens (OpenAI/Anthropic sk-, GitHub, Slack, AWS, Google, JWT).
+# common API keys and tokens (OpenAI/Anthropic sk-, GitHub, Slack, AWS, Google, JWT). A bearer
+# credential must hold a digit or an inner capital, so prose ("Bearer authentication") passes.
 SECRET_VALUE = re.compile(
-    r"(?:\b(?:Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]{8,})"
+    r"(?:\b(?:Bearer|Basic|Token)\s+(?=[A-Za-z._~+/=-]*[0-9]|[A-Za-z0-9._~+/=-]+[A-Z])[A-Za-z0-9._~+/=-]{8,})"
     r"|(?:\bsk-[A-Za-z0-9_-]{12,})"
     r"|(?:\bgh[pousr]_[A-Za-z0-9]{20,})"
     r"|(?:\bxox[abposr]-[A-Za-z0-9-]{10,})"
