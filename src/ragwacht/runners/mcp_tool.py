@@ -16,7 +16,7 @@ from typing import Any
 from ragwacht._env import scrub, secret_values
 from ragwacht.errors import MissingDependencyError
 from ragwacht.runners.base import AttemptError, CallRequest, CallResult, finish_mapping
-from ragwacht.runners.profile import McpProfile, template_variables
+from ragwacht.runners.profile import McpProfile, resolve_url, template_variables
 from ragwacht.runners.templating import TemplateRenderError, env_names, render_json, resolve_env
 
 _CONNECTION_CLOSED = -32000  # mcp.types.CONNECTION_CLOSED: the transport ended
@@ -74,7 +74,7 @@ class McpRunner:
             for k, v in profile.headers.items()
         }
         self._url = (
-            resolve_env(profile.url, file=profile.source_path, field="url") if profile.url else None
+            resolve_url(profile.url, file=profile.source_path, field="url") if profile.url else None
         )
         refs = [*profile.env.values(), *profile.headers.values()]
         names = [n for v in refs for n in env_names(v)]

@@ -52,6 +52,7 @@ from ragwacht.runners.templating import (
     check_template,
     has_env_ref,
     render_json,
+    resolve_env,
 )
 
 SCHEMA_VERSION = 1
@@ -171,6 +172,31 @@ def check_url(url: str, *, schemes: tuple[str, ...] = ("http", "https")) -> str:
                 hint=f"write ?{name}=${{env:MY_FUNCTION_KEY}} and export MY_FUNCTION_KEY",
             )
     return url
+
+
+def resolve_url(url: str, *, file: str | Path | None, field: str) -> str:
+    """Resolve ``${env:...}`` in an endpoint URL and check the result has http(s) and a host.
+
+    A URL that starts with an environment reference cannot be checked at load; this is the
+    check once its value is known.
+
+    Raises:
+        ConfigError: a variable is unset, or the resolved URL is not an http(s) URL with a host
+            (the message never repeats the resolved value, which may hold a secret).
+
+    """
+    resolved = resolve_env(url, file=file, field=field)
+    parts = urlsplit(resolved.strip())
+    host = parts.netloc.rpartition("@")[2]
+    if parts.scheme.lower() not in ("http", "https") or not host or host.startswith(":"):
+        raise ConfigError(
+            f"'{field}' does not resolve to an http(s) URL with a host",
+            file=file,
+            line=line_in_file(file, field),
+            field=field,
+            hint="set the environment variable to e.g. http://127.0.0.1:8000 (with the scheme)",
+        )
+    return resolved
 
 
 def _check_query(query: dict[str, str]) -> dict[str, str]:

@@ -327,6 +327,17 @@ def test_an_endpoint_url_without_http_scheme_or_host_is_refused(tmp_path: Path, 
     assert "http" in err
 
 
+@pytest.mark.parametrize("value", ["file:///etc/passwd", "127.0.0.1:9", "http://"])
+def test_an_endpoint_url_from_the_environment_is_checked_once_resolved(
+    tmp_path: Path, value: str
+) -> None:
+    suite = _project(tmp_path, "${env:RW_BOT_URL}/chat")
+    res = _run(suite, env=_env(RW_BOT_URL=value))
+    bot_yaml = tmp_path / "bot.yaml"
+    err = _config_error(res, bot_yaml, _line_of(bot_yaml, "url:"), "url")
+    assert "http(s)" in err
+
+
 # ----------------------------------------------------------- defect 13: no tracebacks, ever
 
 
