@@ -284,7 +284,25 @@ def load_policy(path: str | Path, *, metrics: Iterable[str] | None = None) -> Ga
     """
     path = Path(path)
     _text, data = read_yaml(path, "gate policy file")
+    if data is None or data == {}:
+        # An empty policy would gate on nothing and pass: a file given as the policy must say
+        # what to check.
+        raise ConfigError(
+            "the gate policy file is empty (or holds only comments)",
+            file=path,
+            line=1,
+            hint="write the policy (rules:, alpha:, max_drop:, ...; see "
+            "ci/gate-policy.example.yaml) or leave out the policy option",
+        )
     root: str | None = None
+    if isinstance(data, Mapping) and "gate" in data and not data["gate"]:
+        raise ConfigError(
+            "the gate: section is empty",
+            file=path,
+            line=yaml_line(_text, ["gate"]),
+            field="gate",
+            hint="write the policy under gate: (rules:, alpha:, max_drop:, ...)",
+        )
     if isinstance(data, Mapping) and "gate" in data and isinstance(data["gate"], Mapping):
         data, root = data["gate"], "gate"
     return parse_policy(data, file=path, root=root, metrics=metrics)

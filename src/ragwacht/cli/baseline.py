@@ -37,6 +37,7 @@ def show(
 ) -> None:
     """Show what a baseline file holds: run, commit, dataset and metric means."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from ragwacht.ci.cases import format_value
@@ -45,7 +46,7 @@ def show(
     rec = RunRecord.load(baseline_file)
     m = rec.manifest
     console = Console(highlight=False)
-    console.print(f"[bold]{rec.suite}[/] / {rec.variant}  run {rec.run_id}")
+    console.print(f"[bold]{escape(rec.suite)}[/] / {escape(rec.variant)}  run {rec.run_id}")
     console.print(
         f"commit {m.git_sha or '–'} on {m.git_branch or '–'}, started {m.started_at:%Y-%m-%d %H:%M}"
     )

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 if TYPE_CHECKING:
@@ -35,9 +36,10 @@ def validate(
 
     report = validate_golden_set(path, corpus=corpus)
     for w in report.warnings:
-        err_console.print(f"[yellow]warning[/]: {w.location}: {w.message}", markup=True)
+        # Case ids and file names in messages are untrusted text, never markup.
+        err_console.print(f"[yellow]warning[/]: {escape(str(w.location))}: {escape(w.message)}")
         if w.hint:
-            err_console.print(f"    [dim]fix:[/] {w.hint}")
+            err_console.print(f"    [dim]fix:[/] {escape(w.hint)}")
     if report.problems:
         raise ConfigError(problems=report.problems)
     n_warn = len(report.warnings)
@@ -53,12 +55,16 @@ def _count_table(title: str, counts: dict[str, int], total: int, label: str) -> 
     table.add_column("cases", justify="right")
     table.add_column("share", justify="right")
     for key, n in counts.items():
-        table.add_row(key or "(empty)", str(n), f"{n / total:.0%}" if total else "-")
+        # Tag values come from the data set: cells are markup, so escape them.
+        table.add_row(escape(str(key)) or "(empty)", str(n), f"{n / total:.0%}" if total else "-")
     return table
 
 
 def _print_stats(s: DatasetStats) -> None:
-    console.print(f"[bold]{s.name}[/] version {s.version}: {s.n_cases} cases, {s.digest}")
+    console.print(
+        f"[bold]{escape(str(s.name))}[/] version {escape(str(s.version))}: {s.n_cases} cases, "
+        f"{s.digest}"
+    )
     overview = Table(title="Coverage", title_justify="left")
     overview.add_column("what")
     overview.add_column("cases", justify="right")
@@ -105,8 +111,10 @@ def stats_cmd(
 
 def _print_diff(d: DatasetDiff) -> None:
     same = d.old_digest == d.new_digest
-    console.print(f"old {d.old_name}: {d.old_digest}")
-    console.print(f"new {d.new_name}: {d.new_digest}" + ("  (same cases)" if same else ""))
+    console.print(f"old {escape(str(d.old_name))}: {d.old_digest}")
+    console.print(
+        f"new {escape(str(d.new_name))}: {d.new_digest}" + ("  (same cases)" if same else "")
+    )
     console.print(
         f"{len(d.added)} added, {len(d.removed)} removed, {len(d.changed)} changed, "
         f"{d.unchanged} unchanged"
@@ -117,11 +125,11 @@ def _print_diff(d: DatasetDiff) -> None:
         table.add_column("id")
         table.add_column("fields")
         for i in d.added:
-            table.add_row("[green]added[/]", i, "")
+            table.add_row("[green]added[/]", escape(i), "")
         for i in d.removed:
-            table.add_row("[red]removed[/]", i, "")
+            table.add_row("[red]removed[/]", escape(i), "")
         for c in d.changed:
-            table.add_row("[yellow]changed[/]", c.id, ", ".join(c.fields))
+            table.add_row("[yellow]changed[/]", escape(c.id), escape(", ".join(c.fields)))
         console.print(table)
     if d.manifest_changes:
         table = Table(title="dataset.yaml", title_justify="left")
@@ -129,7 +137,7 @@ def _print_diff(d: DatasetDiff) -> None:
         table.add_column("old")
         table.add_column("new")
         for m in d.manifest_changes:
-            table.add_row(m.field, str(m.old), str(m.new))
+            table.add_row(escape(m.field), escape(str(m.old)), escape(str(m.new)))
         console.print(table)
 
 
@@ -175,7 +183,7 @@ def export_cmd(
     from ragwacht.datasets.io import export_golden_set
 
     golden = export_golden_set(src, to)
-    console.print(f"exported {len(golden.cases)} cases to {to}, {golden.digest}")
+    console.print(f"exported {len(golden.cases)} cases to {escape(str(to))}, {golden.digest}")
 
 
 def _register_generate() -> None:

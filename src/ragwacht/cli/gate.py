@@ -83,6 +83,7 @@ def command(
 ) -> None:
     """Gate an existing run record against a baseline. Exit 0 pass, 3 fail, 4 error budget."""
     from rich.console import Console
+    from rich.markup import escape
 
     from ragwacht.ci.gate import gate
     from ragwacht.evals.record import RunRecord, write_atomic
@@ -112,12 +113,12 @@ def command(
     console = Console(highlight=False)
     colour = "green" if result.passed else "red"
     console.print(
-        f"[bold {colour}]{result.verdict.upper()}[/] gate for [bold]{record.suite}[/] / "
-        f"{record.variant}: {result.headline}"
+        f"[bold {colour}]{result.verdict.upper()}[/] gate for [bold]{escape(record.suite)}[/] / "
+        f"{escape(record.variant)}: {escape(result.headline)}"
     )
     for r in result.rules:
         mark = {True: "[green]pass[/]", False: "[red]FAIL[/]", None: "[dim]n/a[/]"}[r.passed]
-        console.print(f"  {mark}  {r.message}", markup=True)
+        console.print(f"  {mark}  {escape(r.message)}", markup=True)
     for w in result.warnings:
-        console.print(f"[yellow]warning[/]: {w}")
+        console.print(f"[yellow]warning[/]: {escape(w)}")
     raise typer.Exit(int(result.exit_code))

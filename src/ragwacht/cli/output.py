@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 console = Console(highlight=False)
@@ -27,10 +28,10 @@ def print_outcome(outcome: Any) -> None:
         colour = "green" if ok else "red"
         console.print(
             f"[bold {colour}]{'PASS' if ok else 'FAIL'}[/] gate for "
-            f"[bold]{rec.suite}[/] / {rec.variant}: {g.headline}"
+            f"[bold]{escape(rec.suite)}[/] / {escape(rec.variant)}: {escape(g.headline)}"
         )
     else:
-        console.print(f"[bold]{rec.suite}[/] / {rec.variant}: no gate policy")
+        console.print(f"[bold]{escape(rec.suite)}[/] / {escape(rec.variant)}: no gate policy")
     t = Table(show_edge=False, header_style="bold")
     t.add_column("metric")
     t.add_column("value", justify="right")
@@ -43,15 +44,16 @@ def print_outcome(outcome: Any) -> None:
         if s.kind == "measure" and s.p95 is not None:
             value = f"{value} (p95 {_fmt(s.p95, s.unit)})"
         judge = (s.judge or "") + (" (weak)" if s.weak else "")
-        t.add_row(s.metric, value, ci, f"{s.scored}/{s.total}", judge)
+        # Table cells are markup too; metric and judge names come from the suite file.
+        t.add_row(escape(s.metric), value, ci, f"{s.scored}/{s.total}", escape(judge))
     console.print(t)
     if rec.endpoint_errors:
         console.print(f"[yellow]{rec.endpoint_errors} endpoint error(s)[/] (recorded, not scored)")
     if rec.judge_errors:
         console.print(f"[yellow]{rec.judge_errors} case(s) with judge failures[/] (not scored)")
     for w in rec.warnings:
-        console.print(f"[yellow]warning[/]: {w}")
+        console.print(f"[yellow]warning[/]: {escape(w)}")
     # The report comes last: it is what a person opens next.
     for name in ("record", "junit", "markdown", "report"):
         if name in outcome.files:
-            console.print(f"{name:>8}: {outcome.files[name]}")
+            console.print(f"{name:>8}: {escape(str(outcome.files[name]))}")

@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from ragwacht._yaml import ALIAS_HINT, YamlBombError, compose_checked
 from ragwacht.datasets._cells import COLUMNS, CellError, decode_cell
 from ragwacht.errors import Location, Problem
 
@@ -181,45 +182,18 @@ def _yaml_lines(node: yaml.Node, data: Any, prefix: Path_, lines: dict[Path_, in
             _yaml_lines(item_node, item, path, lines)
 
 
-def _yaml_duplicate_keys(node: yaml.Node, out: RawFile, depth: int = 0) -> None:
-    # PyYAML keeps the last of two equal keys without a word; in a curated set that is a bug.
-    if depth > 50:
-        return
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key_node, value_node in node.value:
-            if isinstance(key_node, yaml.ScalarNode):
-                if key_node.value in seen:
-                    out.problem(
-                        f"key '{key_node.value}' appears more than once in this mapping",
-                        key_node.start_mark.line + 1,
-                        key_node.value,
-                        hint="keep one; YAML readers silently use the last one",
-                    )
-                seen.add(key_node.value)
-            _yaml_duplicate_keys(value_node, out, depth + 1)
-    elif isinstance(node, yaml.SequenceNode):
-        for item in node.value:
-            _yaml_duplicate_keys(item, out, depth + 1)
-
-
-# libyaml when present: the pure-Python parser takes seconds for a set of a few thousand cases.
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 def load_yaml(path: Path, raw: bytes, out: RawFile) -> tuple[Any, dict[Path_, int]] | None:
     """Parse one YAML document; returns (data, field lines) or ``None`` after a problem."""
     text = _decode_utf8(raw, out)
     if text is None:
         return None
-    loader: Any = None
     try:
-        loader = _Loader(text)
-        node = loader.get_single_node()
+        node, data, issues = compose_checked(text)
         if node is None:
             return None, {}
-        _yaml_duplicate_keys(node, out)
-        data = loader.construct_document(node)
+    except YamlBombError as exc:
+        out.problem(str(exc), exc.line, hint=ALIAS_HINT)
+        return None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -247,9 +221,8 @@ def load_yaml(path: Path, raw: bytes, out: RawFile) -> tuple[Any, dict[Path_, in
         # Constructors raise plain Python errors for odd scalars (e.g. out-of-range dates).
         out.problem(f"broken YAML: {exc}", hint="check the file's YAML syntax")
         return None
-    finally:
-        if loader is not None:
-            loader.dispose()
+    for issue in issues:
+        out.problem(issue.message, issue.line, issue.key, hint=issue.hint)
     lines: dict[Path_, int] = {(): node.start_mark.line + 1}
     _yaml_lines(node, data, (), lines)
     return data, lines

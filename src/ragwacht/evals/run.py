@@ -98,6 +98,35 @@ def default_out_dir(spec: SuiteSpec, variant: str) -> Path:
     return spec.project_root / "reports" / spec.name / variant
 
 
+def prepare_out_dir(out_dir: Path, *, option: str = "--out") -> Path:
+    """Create the output folder and prove it is writable, before any endpoint is called.
+
+    Raises:
+        ConfigError: the path is a file, or the folder cannot be created or written to.
+
+    """
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ConfigError(
+            "the output folder is an existing file",
+            file=out_dir,
+            field=option,
+            hint=f"give {option} a folder (it is created when missing), or remove the file",
+        )
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / f".ragwacht-write-test-{uuid.uuid4().hex}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write to the output folder: {exc.strerror or exc}",
+            file=out_dir,
+            field=option,
+            hint=f"choose a writable folder with {option}",
+        ) from None
+    return out_dir
+
+
 def state_dir(spec: SuiteSpec) -> Path:
     """Where caches live (git-ignored): ``.ragwacht/`` under the project root."""
     return spec.project_root / ".ragwacht"
@@ -114,6 +143,7 @@ def build_metrics(spec: SuiteSpec, verifiers: dict[str, Any]) -> list[Metric]:
                 raise ConfigError(
                     f"metric '{m.name}' uses judge '{m.judge}', which is not defined",
                     file=spec.path,
+                    line=spec.line("metrics", i, "judge"),
                     field=f"metrics.{i}.judge",
                     hint=f"define it under judges: (defined: {', '.join(verifiers) or 'none'})",
                 )
@@ -122,10 +152,20 @@ def build_metrics(spec: SuiteSpec, verifiers: dict[str, Any]) -> list[Metric]:
             metric = create_metric(m.name, **options)
         except ConfigError as exc:
             p = exc.first
-            raise ConfigError(p.message, file=spec.path, field=f"metrics.{i}", hint=p.hint) from exc
+            raise ConfigError(
+                p.message,
+                file=spec.path,
+                line=spec.line("metrics", i),
+                field=f"metrics.{i}",
+                hint=p.hint,
+            ) from exc
         if metric.id in seen:
             raise ConfigError(
-                f"metric '{metric.id}' listed twice", file=spec.path, field=f"metrics.{i}"
+                f"metric '{metric.id}' listed twice",
+                file=spec.path,
+                line=spec.line("metrics", i),
+                field=f"metrics.{i}",
+                hint="list each metric once",
             )
         seen.add(metric.id)
         metrics.append(metric)
@@ -139,7 +179,9 @@ def build_verifiers(spec: SuiteSpec) -> dict[str, Any]:
     cache = state_dir(spec) / "judge-cache"
     out: dict[str, Any] = {}
     for name, raw in spec.judges.items():
-        cfg = parse_judge_config(raw, file=spec.path, field=f"judges.{name}")
+        cfg = parse_judge_config(
+            raw, file=spec.path, field=f"judges.{name}", line=spec.line("judges", name)
+        )
         _preflight_judge(cfg, spec, name)
         out[name] = make_verifier(cfg, cache_dir=cache)
     return out
@@ -163,13 +205,16 @@ def _preflight_judge(cfg: Any, spec: SuiteSpec, name: str) -> None:
                 )
     except ConfigError as exc:
         p = exc.first
-        raise ConfigError(p.message, hint=p.hint, file=spec.path, field=field) from exc
+        raise ConfigError(
+            p.message, hint=p.hint, file=spec.path, line=spec.line("judges", name), field=field
+        ) from exc
     key_env = getattr(cfg, "api_key_env", None)
     if key_env and not os.environ.get(key_env):
         raise ConfigError(
             f"environment variable {key_env} is not set",
             hint=f"export {key_env}=... (the judge's API key; secrets come from the environment)",
             file=spec.path,
+            line=spec.line("judges", name),
             field=field,
         )
 
@@ -286,6 +331,7 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
         raise ConfigError(
             f"unknown variant '{variant_name}'",
             file=spec.path,
+            line=spec.line("variants", key_line=True),
             field="variants",
             hint=f"choose one of: {', '.join(spec.variant_names())}",
         )
@@ -296,8 +342,7 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
     cache_identity = profile.public_dict() if opts.stable_cache else None
     if opts.base_url:
         profile = profile.with_base_url(opts.base_url)
-    out_dir = (opts.out_dir or default_out_dir(spec, variant_name)).resolve()
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = prepare_out_dir((opts.out_dir or default_out_dir(spec, variant_name)).resolve())
 
     verifiers = build_verifiers(spec)
     metrics = build_metrics(spec, verifiers)
@@ -345,7 +390,7 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
         dataset_path=_rel(gs.path, root),
         endpoint_profile=redact_public(profile.public_dict()),
         variant=variant_name,
-        variant_settings=variant.model_dump(mode="json", exclude={"name"}),
+        variant_settings=redact_public(variant.model_dump(mode="json", exclude={"name"})),
         metrics=[m.describe() for m in metrics],
         ci={k: str(v) for k, v in ci.items() if v},
         python=sys.version.split()[0],

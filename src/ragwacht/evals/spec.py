@@ -4,16 +4,46 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from ragwacht._yaml import read_yaml, yaml_line
 from ragwacht.errors import ConfigError, Location, Problem
 
 SCHEMA_VERSION = 1
 DEFAULT_VARIANT = "default"
+
+# Suite and variant names become folder and file names (reports/<suite>/<variant>/, baseline
+# files, MLflow run names): a safe character set, no path separators, no leading dot, and short
+# enough for any file system.
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+NAME_MAX = 64
+_NAME = re.compile(NAME_PATTERN)
+_NAME_HINT = (
+    f"use letters, digits, '_', '.' and '-' (starting with a letter or digit), at most "
+    f"{NAME_MAX} characters, e.g. 'no-reranker'"
+)
+
+
+def check_name(name: str) -> str | None:
+    """Why ``name`` cannot be a suite or variant name, or None when it can."""
+    if not name:
+        return "the name is empty"
+    if len(name) > NAME_MAX:
+        return f"the name is {len(name)} characters long (at most {NAME_MAX})"
+    if not _NAME.match(name):
+        return "the name has characters that are not allowed in a folder name"
+    return None
 
 
 class _Strict(BaseModel):
@@ -68,7 +98,7 @@ class SuiteSpec(_Strict):
     """A suite as written in ``evals/<suite>.yaml``; relative paths resolve from that file."""
 
     schema_version: int = SCHEMA_VERSION
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    name: str = Field(min_length=1, max_length=NAME_MAX, pattern=NAME_PATTERN)
     description: str = ""
     dataset: str
     endpoint: str
@@ -83,6 +113,36 @@ class SuiteSpec(_Strict):
 
     # Set by load_suite, not part of the YAML.
     path: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("schema_version")
+    @classmethod
+    def _known_version(cls, v: int) -> int:
+        if v != SCHEMA_VERSION:
+            raise ValueError(
+                f"schema_version {v} is not supported: this ragwacht reads version {SCHEMA_VERSION}"
+            )
+        return v
+
+    @field_validator("variants")
+    @classmethod
+    def _variant_names(cls, v: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        for name in v:
+            if why := check_name(str(name)):
+                raise ValueError(f"variant name {str(name)[:80]!r} is refused: {why}")
+        return v
+
+    def line(self, *keys: str | int, key_line: bool = False) -> int | None:
+        """1-based line of the node at ``keys`` in the suite file (None when unknown).
+
+        With ``key_line`` the line of the last key itself, not of its value.
+        """
+        if self.path is None:
+            return None
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+        return yaml_line(text, keys, key_line=key_line)
 
     def resolve(self, rel: str) -> Path:
         """Resolve a path written in the suite relative to the suite file."""
@@ -124,12 +184,24 @@ def load_suite(path: str | Path) -> SuiteSpec:
         for err in exc.errors():
             loc = ".".join(str(p) for p in err["loc"])
             top = str(err["loc"][0]) if err["loc"] else ""
-            msg = err["msg"]
+            msg = str(err["msg"]).removeprefix("Value error, ")
             hint = None
+            keys: list[str | int] = [top]
             if err["type"] == "extra_forbidden":
                 msg = "unknown field"
                 hint = "remove it or check the spelling (see evals/README.md)"
-            problems.append(Problem(msg, Location(path, yaml_line(text, [top]), loc), hint))
+            elif top == "schema_version":
+                hint = f"write schema_version: {SCHEMA_VERSION}, or upgrade ragwacht"
+            elif top == "variants" and "variant name" in msg:
+                hint = _NAME_HINT
+                bad = next((n for n in data.get("variants") or {} if check_name(str(n))), None)
+                keys = ["variants", str(bad)] if bad is not None else keys
+            elif top == "name" and err["type"] in ("string_pattern_mismatch", "string_too_long"):
+                hint = _NAME_HINT
+            else:
+                keys = [p if isinstance(p, int) else str(p) for p in err["loc"]]
+            line = yaml_line(text, keys, key_line=True)
+            problems.append(Problem(msg, Location(path, line, loc), hint))
         raise ConfigError(problems=problems) from exc
     spec.path = path.resolve()
     problems = []

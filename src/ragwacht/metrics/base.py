@@ -8,6 +8,8 @@ response) and returns a :class:`MetricResult` whose ``value`` lies in [0, 1] for
 from __future__ import annotations
 
 import asyncio
+import difflib
+import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
@@ -197,6 +199,23 @@ def metric_class(name: str) -> type[Metric]:
     return _REGISTRY[base]
 
 
+def accepted_options(cls: type[Metric]) -> set[str]:
+    """Option names a metric class takes: the named parameters of every ``__init__`` it has.
+
+    A misspelled option must not be swallowed by a ``**options`` catch-all; options read from
+    ``self.options`` instead of named parameters are declared in ``extra_options``.
+    """
+    names: set[str] = set(getattr(cls, "extra_options", ()))
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None or klass is object:
+            continue
+        for p in inspect.signature(init).parameters.values():
+            if p.name != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
+                names.add(p.name)
+    return names
+
+
 def create_metric(name: str, **options: Any) -> Metric:
     """Instantiate a metric by name; ``name@k`` sets option ``k``."""
     cls = metric_class(name)
@@ -205,6 +224,17 @@ def create_metric(name: str, **options: Any) -> Metric:
         if not k.isdigit() or int(k) < 1:
             raise ConfigError(f"bad cutoff in metric name '{name}'", hint="write e.g. recall@5")
         options = {**options, "k": int(k)}
+    accepted = accepted_options(cls)
+    unknown = sorted(set(options) - accepted)
+    if unknown:
+        close = [m for u in unknown for m in difflib.get_close_matches(u, sorted(accepted), n=1)]
+        known = ", ".join(sorted(accepted - {"verifier"})) or "none"
+        raise ConfigError(
+            f"unknown option(s) for metric '{name}': {', '.join(unknown)}",
+            field="metrics",
+            hint=(f"did you mean {' or '.join(close)}? " if close else "")
+            + f"metric '{name}' knows: {known}",
+        )
     try:
         return cls(**options)
     except TypeError as exc:

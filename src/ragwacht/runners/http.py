@@ -36,7 +36,7 @@ from ragwacht.runners.base import (
     transport_error,
 )
 from ragwacht.runners.mapping import Mapped, MappingError, apply_mapping, compile_path, merge_mapped
-from ragwacht.runners.profile import HttpProfile, template_variables
+from ragwacht.runners.profile import HttpProfile, resolve_url, template_variables
 from ragwacht.runners.templating import (
     TemplateRenderError,
     env_names,
@@ -63,7 +63,7 @@ class HttpRunner:
         self.name = profile.endpoint_key()
         # Environment references are resolved now, so a missing secret stops the run before
         # the first call, naming the variable.
-        self._url = resolve_env(profile.url, file=profile.source_path, field="url")
+        self._url = resolve_url(profile.url, file=profile.source_path, field="url")
         self._headers = {
             k: resolve_env(v, file=profile.source_path, field=f"headers.{k}")
             for k, v in profile.headers.items()

@@ -18,7 +18,7 @@ from ragwacht._env import scrub, secret_values
 from ragwacht.errors import MissingDependencyError
 from ragwacht.runners._wire import url_secrets
 from ragwacht.runners.base import AttemptError, CallRequest, CallResult, finish_mapping
-from ragwacht.runners.profile import McpProfile, template_variables
+from ragwacht.runners.profile import McpProfile, resolve_url, template_variables
 from ragwacht.runners.templating import TemplateRenderError, env_names, render_json, resolve_env
 
 _SECRET_NAME = re.compile(r"key|token|secret|passw|auth|cred", re.I)
@@ -77,7 +77,7 @@ class McpRunner:
             for k, v in profile.headers.items()
         }
         self._url = (
-            resolve_env(profile.url, file=profile.source_path, field="url") if profile.url else None
+            resolve_url(profile.url, file=profile.source_path, field="url") if profile.url else None
         )
         refs = [*profile.env.values(), *profile.headers.values()]
         names = [n for v in refs for n in env_names(v)]

@@ -20,6 +20,7 @@ import re
 import shlex
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import (
@@ -35,8 +36,14 @@ from pydantic import (
     model_validator,
 )
 
-from ragwacht._env import REDACTED
-from ragwacht._yaml import read_yaml
+from ragwacht._env import (
+    QUERY_SECRET_NAME,
+    REDACTED,
+    SECRET_NAME,
+    SECRET_VALUE,
+    looks_like_secret,
+)
+from ragwacht._yaml import line_in_file, read_yaml, safe_compose
 from ragwacht.datasets.models import GoldenCase
 from ragwacht.errors import ConfigError, Location, Problem
 from ragwacht.runners._wire import DEFAULT_MAX_RESPONSE_BYTES
@@ -46,13 +53,16 @@ from ragwacht.runners.templating import (
     check_template,
     has_env_ref,
     render_json,
+    resolve_env,
 )
 
 SCHEMA_VERSION = 1
 PROFILE_TYPES = ("http", "openai-chat", "python", "mcp")
 
 # Header names whose values are credentials: they must come from the environment.
-_SECRET_HEADER = re.compile(r"(authori[sz]ation|api[-_]?key|token|secret|password|cookie)", re.I)
+_SECRET_HEADER = SECRET_NAME
+# A JSON member with a credential-looking name and a literal string value, in a body template.
+_BODY_LITERAL = re.compile(r'"(?P<key>[^"\\{}]{1,80})"\s*:\s*"(?P<value>(?:[^"\\]|\\.)+)"')
 _ORIGIN = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -64,31 +74,214 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _template_hint(err: str) -> str:
+    if "undefined variable" in err:
+        return "use the variables templates see (question, history, case, fields, settings, "
+        "variant), e.g. {{ question | tojson }} or {{ fields.top_k }}"
+    return "fix the jinja2 syntax (see runners/README.md)"
+
+
 def _template(value: str) -> str:
     if err := check_template(value):
-        raise ValueError(err)
+        raise ProfileValueError(err, hint=_template_hint(err))
     return value
+
+
+_ENV_HOW = "secrets come from the environment only"
+_ENV_HINT = 'reference an environment variable, e.g. "${env:MY_KEY}", and export it before running'
+
+
+class ProfileValueError(ValueError):
+    """A bad value in a profile, with the key inside the field it is under and how to fix it.
+
+    Pydantic keeps the exception in the error's context, so the loader can name
+    ``headers.X-Functions-Key`` instead of just ``headers``.
+    """
+
+    def __init__(self, message: str, *, key: str | None = None, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
+        self.hint = hint
+
+
+def _literal(value: str) -> bool:
+    """A value written out in the file, not taken from the environment or a template."""
+    return bool(value) and not has_env_ref(value) and "{{" not in value and "{%" not in value
 
 
 def _check_headers(headers: dict[str, str]) -> dict[str, str]:
     for name, value in headers.items():
-        if _SECRET_HEADER.search(name) and not has_env_ref(value):
-            raise ValueError(
+        if (_SECRET_HEADER.search(name) and not has_env_ref(value)) or (
+            _literal(value) and looks_like_secret(value)
+        ):
+            raise ProfileValueError(
                 f"header '{name}' holds a literal credential; reference an environment variable "
-                f'instead, e.g. "Bearer ${{env:MY_TOKEN}}" (secrets come from the environment only)'
+                f'instead, e.g. "${{env:MY_KEY}}" ({_ENV_HOW})',
+                key=name,
+                hint='reference an environment variable, e.g. "${env:MY_KEY}" or '
+                '"Bearer ${env:MY_TOKEN}", and export it before running',
             )
     return headers
+
+
+def check_url(url: str, *, schemes: tuple[str, ...] = ("http", "https")) -> str:
+    """Check an endpoint URL as written in a profile; return it unchanged.
+
+    The scheme must be one of ``schemes`` and a host must be present (unless the URL starts
+    with an environment reference, checked when it is resolved); credentials in the user info
+    or in the query (``?code=``, ``?key=``, ``?sig=``, ...) must come from the environment.
+
+    Raises:
+        ValueError: what is wrong and how to write it instead (never repeating a secret).
+
+    """
+    text = url.strip()
+    if not text.startswith("${"):
+        parts = urlsplit(text)
+        if not parts.scheme or "://" not in text:
+            raise ProfileValueError(
+                "the URL has no scheme",
+                hint=f"write it in full with {' or '.join(schemes)}, e.g. "
+                "http://127.0.0.1:8000/chat",
+            )
+        if parts.scheme.lower() not in schemes:
+            raise ProfileValueError(
+                f"URL scheme '{parts.scheme}' is not allowed",
+                hint=f"use {' or '.join(schemes)}, e.g. http://127.0.0.1:8000/chat",
+            )
+        host = parts.netloc.rpartition("@")[2]
+        if not host or host.startswith(":"):
+            raise ProfileValueError(
+                "the URL has no host", hint="write e.g. http://127.0.0.1:8000/chat"
+            )
+    netloc = urlsplit(text).netloc if "://" in text else ""
+    userinfo = netloc.rpartition("@")[0] if "@" in netloc else ""
+    if userinfo and ":" in userinfo and _literal(userinfo.partition(":")[2]):
+        raise ProfileValueError(
+            f"the URL holds a literal password ({_ENV_HOW})",
+            hint="send it as a header from the environment, e.g. Authorization: "
+            '"Basic ${env:MY_BASIC_AUTH}"',
+        )
+    query = text.partition("?")[2].partition("#")[0]
+    for pair in query.split("&") if query else []:
+        name, _, value = pair.partition("=")
+        if (QUERY_SECRET_NAME.search(name) and _literal(value)) or (
+            _literal(value) and looks_like_secret(value)
+        ):
+            raise ProfileValueError(
+                f"query parameter '{name}' in the URL holds a literal credential ({_ENV_HOW})",
+                hint=f"write ?{name}=${{env:MY_FUNCTION_KEY}} and export MY_FUNCTION_KEY",
+            )
+    return url
+
+
+def resolve_url(url: str, *, file: str | Path | None, field: str) -> str:
+    """Resolve ``${env:...}`` in an endpoint URL and check the result has http(s) and a host.
+
+    A URL that starts with an environment reference cannot be checked at load; this is the
+    check once its value is known.
+
+    Raises:
+        ConfigError: a variable is unset, or the resolved URL is not an http(s) URL with a host
+            (the message never repeats the resolved value, which may hold a secret).
+
+    """
+    resolved = resolve_env(url, file=file, field=field)
+    parts = urlsplit(resolved.strip())
+    host = parts.netloc.rpartition("@")[2]
+    if parts.scheme.lower() not in ("http", "https") or not host or host.startswith(":"):
+        raise ConfigError(
+            f"'{field}' does not resolve to an http(s) URL with a host",
+            file=file,
+            line=line_in_file(file, field),
+            field=field,
+            hint="set the environment variable to e.g. http://127.0.0.1:8000 (with the scheme)",
+        )
+    return resolved
+
+
+def _check_query(query: dict[str, str]) -> dict[str, str]:
+    for name, value in query.items():
+        if (QUERY_SECRET_NAME.search(name) and not has_env_ref(value)) or (
+            _literal(value) and looks_like_secret(value)
+        ):
+            raise ProfileValueError(
+                f"query parameter '{name}' holds a literal credential ({_ENV_HOW})",
+                key=name,
+                hint=f'write {name}: "${{env:MY_FUNCTION_KEY}}" and export MY_FUNCTION_KEY',
+            )
+    return query
+
+
+def _check_body_literals(source: str) -> None:
+    """Refuse credential-looking literals written into a JSON template."""
+    for m in _BODY_LITERAL.finditer(source):
+        if SECRET_NAME.search(m.group("key")) and _literal(m.group("value")):
+            raise ProfileValueError(
+                f"member '{m.group('key')}' holds a literal credential at template line "
+                f"{source.count(chr(10), 0, m.start()) + 1} ({_ENV_HOW})",
+                hint="send credentials in a header from the environment, e.g. X-Api-Key: "
+                '"${env:MY_KEY}", never as a literal in the request body',
+            )
+    hit = SECRET_VALUE.search(source)
+    if hit and "${" not in hit.group(0):
+        raise ProfileValueError(
+            f"the template holds a literal credential at template line "
+            f"{source.count(chr(10), 0, hit.start()) + 1} ({_ENV_HOW})",
+            hint="send it in a header from the environment, e.g. Authorization: "
+            '"Bearer ${env:MY_TOKEN}"',
+        )
+
+
+def _check_values(data: dict[str, Any]) -> dict[str, Any]:
+    """Fields and settings end up in request bodies: no literal credentials there either."""
+    for name, value in data.items():
+        if (
+            isinstance(value, str)
+            and _literal(value)
+            and (SECRET_NAME.search(str(name)) or looks_like_secret(value))
+        ):
+            raise ProfileValueError(
+                f"'{name}' holds a literal credential ({_ENV_HOW})",
+                key=str(name),
+                hint="send credentials in a header from the environment, e.g. X-Api-Key: "
+                '"${env:MY_KEY}"',
+            )
+    return data
+
+
+def _json_template(value: str) -> str:
+    _check_body_literals(value)
+    return value
 
 
 Headers = Annotated[dict[str, str], AfterValidator(_check_headers)]
 """HTTP headers; credential headers must reference an environment variable."""
 Template = Annotated[str, AfterValidator(_template)]
 """A jinja2 template, syntax-checked when validated."""
+JsonTemplate = Annotated[str, AfterValidator(_template), AfterValidator(_json_template)]
+"""A jinja2 template rendering JSON: syntax-checked, no literal credentials."""
+Url = Annotated[str, AfterValidator(check_url)]
+"""An http(s) endpoint URL: scheme and host present, credentials from the environment."""
+Query = Annotated[dict[str, str], AfterValidator(_check_query)]
+"""URL query parameters (jinja2 text templates); credentials from the environment."""
+Values = Annotated[dict[str, Any], AfterValidator(_check_values)]
+"""Request fields or template settings; no literal credentials."""
+StrValues = Annotated[dict[str, str], AfterValidator(_check_values)]
+"""Environment for a stdio server; no literal credentials."""
 
 
 def _with_origin(url: str, base_url: str) -> str:
     """``url`` with its scheme://host:port replaced by ``base_url`` (whose path is prefixed)."""
     base = base_url.rstrip("/")
+    try:
+        check_url(base)
+    except ValueError as exc:
+        raise ConfigError(
+            f"base URL is not usable: {exc}",
+            field="--base-url",
+            hint="use e.g. http://127.0.0.1:8000",
+        ) from None
     if not _ORIGIN.match(base):
         raise ConfigError(
             f"base URL {base_url!r} is not an absolute URL", hint="use e.g. http://127.0.0.1:8000"
@@ -137,10 +330,10 @@ class Variant(_Strict):
 
     name: str = Field(default="default", min_length=1)
     description: str = ""
-    fields: dict[str, Any] = Field(default_factory=dict)
+    fields: Values = Field(default_factory=dict)
     headers: Headers = Field(default_factory=dict)
-    url: str | None = None
-    settings: dict[str, Any] = Field(default_factory=dict)
+    url: Url | None = None
+    settings: Values = Field(default_factory=dict)
 
 
 def template_variables(
@@ -175,8 +368,12 @@ def _dry_run_json(source: str, fields: dict[str, Any], settings: dict[str, Any])
     try:
         render_json(source, variables)
     except TemplateRenderError as exc:
-        # Undefined variables may be supplied by a variant or a real case: only a template
-        # that renders but is not JSON is certainly wrong.
+        # Undefined attributes may be supplied by a variant or a real case: only a template
+        # that renders but is not JSON, or builds something absurdly large, is certainly wrong.
+        if "too large" in str(exc):
+            raise ProfileValueError(
+                str(exc), hint="build smaller values; a request body is a few kilobytes"
+            ) from None
         if "did not render valid JSON" in str(exc):
             raise ValueError(str(exc)) from None
 
@@ -185,14 +382,25 @@ class _ProfileBase(_Strict):
     schema_version: int = SCHEMA_VERSION
     name: str = Field(default="endpoint", min_length=1)
     description: str = ""
-    fields: dict[str, Any] = Field(
+    fields: Values = Field(
         default_factory=dict, description="merged into every request (variants add to them)"
     )
-    settings: dict[str, Any] = Field(default_factory=dict, description="template variables")
+    settings: Values = Field(default_factory=dict, description="template variables")
     price: Price | None = None
 
     # Where the profile was loaded from (for error messages); not part of the profile.
     _source: str | None = PrivateAttr(default=None)
+
+    @field_validator("schema_version")
+    @classmethod
+    def _known_version(cls, v: int) -> int:
+        if v != SCHEMA_VERSION:
+            raise ProfileValueError(
+                f"schema_version {v} is not supported: this ragwacht reads version "
+                f"{SCHEMA_VERSION}",
+                hint=f"write schema_version: {SCHEMA_VERSION}, or upgrade ragwacht",
+            )
+        return v
 
     @property
     def source_path(self) -> str | None:
@@ -236,11 +444,11 @@ class HttpProfile(_ProfileBase):
     """A JSON-over-HTTP chatbot: templated request, JSONPath/JMESPath response mapping."""
 
     type: Literal["http"] = "http"
-    url: str = Field(min_length=1, description="may reference ${env:NAME}")
+    url: Url = Field(min_length=1, description="may reference ${env:NAME}")
     method: Literal["GET", "POST", "PUT", "PATCH"] = "POST"
     headers: Headers = Field(default_factory=dict)
-    query: dict[str, str] = Field(default_factory=dict, description="jinja2 text templates")
-    body: Template | None = Field(default=None, description="jinja2 template rendering JSON")
+    query: Query = Field(default_factory=dict, description="jinja2 text templates")
+    body: JsonTemplate | None = Field(default=None, description="jinja2 template rendering JSON")
     response: ResponseMapping = Field(default_factory=ResponseMapping)
     stream: StreamSpec | None = None
     follow_redirects: Literal["same-origin", "never"] = Field(
@@ -256,7 +464,9 @@ class HttpProfile(_ProfileBase):
     def _query(cls, v: dict[str, str]) -> dict[str, str]:
         for key, value in v.items():
             if err := check_template(value):
-                raise ValueError(f"query parameter '{key}': {err}")
+                raise ProfileValueError(
+                    f"query parameter '{key}': {err}", key=key, hint=_template_hint(err)
+                )
         return v
 
     @field_validator("body")
@@ -307,7 +517,7 @@ class ToolSources(_Strict):
 class AzureSettings(_Strict):
     """Azure OpenAI: resource endpoint, API version and deployment."""
 
-    endpoint: str = Field(min_length=1, description="https://<resource>.openai.azure.com")
+    endpoint: Url = Field(min_length=1, description="https://<resource>.openai.azure.com")
     api_version: str = Field(min_length=1)
     deployment: str | None = None
 
@@ -316,7 +526,7 @@ class OpenAIChatProfile(_ProfileBase):
     """An OpenAI-compatible chat completions endpoint, called with the ``openai`` package."""
 
     type: Literal["openai-chat"] = "openai-chat"
-    base_url: str | None = Field(default=None, description="e.g. http://127.0.0.1:8000/v1")
+    base_url: Url | None = Field(default=None, description="e.g. http://127.0.0.1:8000/v1")
     azure: AzureSettings | None = None
     model: str = Field(min_length=1)
     api_key_env: str | None = Field(default=None, description="NAME of the API key env var")
@@ -326,7 +536,7 @@ class OpenAIChatProfile(_ProfileBase):
     params: dict[str, Any] = Field(
         default_factory=dict, description="temperature, max_tokens, tools, ..."
     )
-    extra_body: dict[str, Any] = Field(default_factory=dict)
+    extra_body: Values = Field(default_factory=dict)
     response: OpenAIResponseMapping = Field(default_factory=OpenAIResponseMapping)
     tool_sources: ToolSources | None = None
     max_response_bytes: int = Field(
@@ -395,12 +605,14 @@ class McpProfile(_ProfileBase):
 
     type: Literal["mcp"] = "mcp"
     command: list[str] | None = Field(default=None, description="stdio server command + args")
-    url: str | None = Field(default=None, description="streamable HTTP endpoint")
-    env: dict[str, str] = Field(default_factory=dict, description="env for a stdio server")
+    url: Url | None = Field(default=None, description="streamable HTTP endpoint")
+    env: StrValues = Field(default_factory=dict, description="env for a stdio server")
     cwd: str | None = None
     headers: Headers = Field(default_factory=dict)
     tool: str = Field(min_length=1)
-    arguments: Template = Field(default=DEFAULT_MCP_ARGUMENTS, description="jinja2 JSON template")
+    arguments: JsonTemplate = Field(
+        default=DEFAULT_MCP_ARGUMENTS, description="jinja2 JSON template"
+    )
     result: ResponseMapping = Field(
         default_factory=lambda: ResponseMapping(answer=None, contexts="$.content[*]")
     )
@@ -494,12 +706,23 @@ def variant_from_spec(
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            loc = ".".join(str(p) for p in err["loc"])
-            msg, hint = err["msg"], None
+            parts = [str(p) for p in err["loc"]]
+            msg, hint = str(err["msg"]).removeprefix("Value error, "), None
+            key_line = False
+            cause = (err.get("ctx") or {}).get("error")
+            line_parts = parts
+            if isinstance(cause, ProfileValueError):
+                line_parts = [*parts, cause.key] if cause.key else parts
+                hint = cause.hint
+                key_line = True
             if err["type"] == "extra_forbidden":
                 msg = "unknown field"
                 hint = "a variant has fields, headers, url, settings and description"
-            problems.append(Problem(msg, Location(file, None, f"variants.{name}.{loc}"), hint))
+                key_line = True
+            where = ".".join([f"variants.{name}", *parts])
+            at = ".".join([f"variants.{name}", *line_parts])
+            line = line_in_file(file, at, key_line=key_line)
+            problems.append(Problem(msg, Location(file, line, where), hint))
         raise ConfigError(problems=problems) from exc
 
 
@@ -510,12 +733,15 @@ def variant_from_spec(
 def _line_index(text: str) -> dict[tuple[str, ...], int]:
     """1-based line of every mapping key path in a YAML document (best effort)."""
     index: dict[tuple[str, ...], int] = {}
-    try:
-        root = yaml.compose(text)
-    except yaml.YAMLError:
-        return index
+    root = safe_compose(text)  # None for a bad or alias-bomb document
+    seen: set[int] = set()
 
     def walk(node: Any, path: tuple[str, ...]) -> None:
+        # An alias is the node its anchor names: walk each node once, or a few aliases that
+        # repeat each other make this exponential.
+        if id(node) in seen:
+            return
+        seen.add(id(node))
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
                 p = (*path, str(key.value))
@@ -578,12 +804,18 @@ def profile_from_dict(
             loc = tuple(p for p in loc if not p.startswith(("function-", "literal[")))
             msg = err["msg"].removeprefix("Value error, ")
             hint = _HINTS.get(loc[0]) if loc else None
+            cause = (err.get("ctx") or {}).get("error")
+            line_loc = loc
+            if isinstance(cause, ProfileValueError):
+                # The field stays the profile's own (headers); the line is the key's own.
+                line_loc = (*loc, cause.key) if cause.key else loc
+                hint = cause.hint or hint
             if err["type"] == "extra_forbidden":
                 msg = "unknown field"
                 hint = "remove it or check the spelling (see runners/README.md)"
             elif err["type"] == "missing":
                 msg = "required field is missing"
-            line = _line_for(index, loc)
+            line = _line_for(index, line_loc)
             m = re.search(r"at template line (\d+)", msg)
             if m and line is not None:
                 content = index.get((*loc, "<content>"))

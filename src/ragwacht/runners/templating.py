@@ -11,7 +11,9 @@ Two kinds of templating, kept apart on purpose:
 
 from __future__ import annotations
 
+import difflib
 import json
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -20,8 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.filters
+from jinja2 import meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from ragwacht._yaml import line_in_file
 from ragwacht.errors import ConfigError
 
 ENV_REF = re.compile(r"\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -56,6 +61,7 @@ def resolve_env(text: str, *, file: str | Path | None = None, field: str | None 
         raise ConfigError(
             f"environment variable {name} is not set",
             file=file,
+            line=line_in_file(file, field),
             field=field,
             hint=f"export {name}=... before running (secrets are read from the environment only)",
         )
@@ -63,21 +69,135 @@ def resolve_env(text: str, *, file: str | Path | None = None, field: str | None 
     return ENV_REF.sub(sub, text)
 
 
+TEMPLATE_VARIABLES = frozenset({"question", "history", "case", "fields", "settings", "variant"})
+"""The variables every profile template sees (see ``runners.profile.template_variables``)."""
+
+MAX_TEMPLATE_CHARS = 10_000_000
+"""Longest text a template may produce, in total and in any one value it computes."""
+
+_BIG_WIDTH = re.compile(r"%[-+ #0]*(\d+)|\{[^{}]*:[^{}]*?(\d+)[^{}]*\}")
+
+
+class TemplateTooLarge(jinja2.exceptions.SecurityError):
+    """A template would build a value or output beyond :data:`MAX_TEMPLATE_CHARS`."""
+
+
+def _too_large(what: str, size: float) -> TemplateTooLarge:
+    return TemplateTooLarge(
+        f"template result too large: {what} would be about {size:,.0f} characters "
+        f"(at most {MAX_TEMPLATE_CHARS:,})"
+    )
+
+
+def _check_widths(fmt: str) -> None:
+    for m in _BIG_WIDTH.finditer(fmt):
+        width = m.group(1) or m.group(2)
+        if width and len(width) < 30 and int(width) > MAX_TEMPLATE_CHARS:
+            raise _too_large("a formatted value", int(width))
+        if width and len(width) >= 30:
+            raise _too_large("a formatted value", float("inf"))
+
+
+def _sized(value: Any) -> int | None:
+    return len(value) if isinstance(value, str | bytes | list | tuple) else None
+
+
+class _BoundedSandbox(ImmutableSandboxedEnvironment):
+    """The jinja2 sandbox, plus bounds on the values a template can build.
+
+    The stock sandbox blocks attribute access to internals but lets ``'a' * 2000000000`` or
+    ``9 ** 9999999`` run until memory or patience runs out; a template is configuration, and a
+    mistake in it must fail at once with a clear message.
+    """
+
+    intercepted_binops = frozenset({"*", "**", "%", "+"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*":
+            for seq, n in ((left, right), (right, left)):
+                size = _sized(seq)
+                if size is not None and isinstance(n, int) and size * n > MAX_TEMPLATE_CHARS:
+                    raise _too_large("a repeated value", size * n)
+        elif operator == "**":
+            if isinstance(left, int) and isinstance(right, int) and abs(left) > 1 and right > 0:
+                digits = right * math.log10(abs(left))
+                if digits > MAX_TEMPLATE_CHARS / 10:
+                    raise _too_large("a power", digits)
+        elif operator == "%" and isinstance(left, str):
+            _check_widths(left)
+        elif operator == "+":
+            a, b = _sized(left), _sized(right)
+            if a is not None and b is not None and a + b > MAX_TEMPLATE_CHARS:
+                raise _too_large("a joined value", a + b)
+        return super().call_binop(context, operator, left, right)
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        # str.center(n), .ljust(n), .zfill(n), .format('{:>n}') and friends.
+        owner = getattr(__obj, "__self__", None)
+        if isinstance(owner, str):
+            for a in (*args, *kwargs.values()):
+                if isinstance(a, int) and not isinstance(a, bool) and a > MAX_TEMPLATE_CHARS:
+                    raise _too_large(f"str.{getattr(__obj, '__name__', '?')}()", a)
+        return super().call(__context, __obj, *args, **kwargs)
+
+    def wrap_str_format(self, value: Any) -> Any:
+        # The sandbox replaces str.format / format_map with its own formatter: check widths.
+        wrapped = super().wrap_str_format(value)
+        if wrapped is None:
+            return None
+        owner = value.__self__
+
+        def checked(*args: Any, **kwargs: Any) -> str:
+            _check_widths(owner)
+            return wrapped(*args, **kwargs)
+
+        return checked
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, jinja2.Undefined):
+        # Raises UndefinedError naming the variable (StrictUndefined), a TemplateError.
+        value._fail_with_undefined_error()
+    raise TypeError(f"a {type(value).__name__} cannot be written as JSON")
+
+
 def _tojson(value: Any) -> str:
     # jinja's own tojson escapes <, >, & for HTML; request bodies are JSON, not HTML.
-    return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, jinja2.Undefined):
+        value._fail_with_undefined_error()
+    return json.dumps(value, ensure_ascii=False, default=_json_default)
+
+
+def _bounded_filter(name: str, width_arg: int) -> Any:
+    base = jinja2.filters.FILTERS[name]
+
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        values = list(args[width_arg : width_arg + 1]) + [
+            v for k, v in kwargs.items() if k in ("width", "count")
+        ]
+        for v in values:
+            if isinstance(v, int) and v > MAX_TEMPLATE_CHARS:
+                raise _too_large(f"the {name} filter", v)
+        if name == "format" and args and isinstance(args[0], str):
+            _check_widths(args[0])
+        return base(*args, **kwargs)
+
+    return checked
 
 
 @lru_cache(maxsize=1)
 def jinja_env() -> jinja2.Environment:
     """The sandboxed jinja2 environment used for every profile template."""
-    env = ImmutableSandboxedEnvironment(
+    env = _BoundedSandbox(
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         keep_trailing_newline=False,
     )
     env.filters["tojson"] = _tojson
     env.filters["json"] = _tojson
+    env.filters["center"] = _bounded_filter("center", 1)
+    env.filters["indent"] = _bounded_filter("indent", 1)
+    env.filters["format"] = _bounded_filter("format", 99)
     return env
 
 
@@ -94,8 +214,19 @@ def compile_template(source: str) -> jinja2.Template:
 def render_text(source: str, variables: Mapping[str, Any]) -> str:
     """Render a text template, turning jinja errors into :class:`TemplateRenderError`."""
     try:
-        return compile_template(source).render(**variables)
-    except jinja2.TemplateError as exc:
+        parts: list[str] = []
+        size = 0
+        for chunk in compile_template(source).generate(**variables):
+            size += len(chunk)
+            if size > MAX_TEMPLATE_CHARS:
+                raise _too_large("the rendered text", size)
+            parts.append(chunk)
+        return "".join(parts)
+    except TemplateTooLarge as exc:
+        raise TemplateRenderError(str(exc)) from exc
+    except (jinja2.TemplateError, TypeError, ValueError, OverflowError) as exc:
+        # TypeError/ValueError: a filter given the wrong kind of value (e.g. tojson of an
+        # object); a per-case render error, never a crash of the run.
         raise TemplateRenderError(f"template failed to render: {exc}") from exc
 
 
@@ -121,12 +252,31 @@ def render_json(source: str, variables: Mapping[str, Any]) -> Any:
 
 
 def check_template(source: str) -> str | None:
-    """Compile a template; the syntax error as text (with its line) or None when it is fine."""
+    """Check a profile template: its syntax error or unknown variable, as text, or None.
+
+    Only the variables in :data:`TEMPLATE_VARIABLES` exist, so any other top-level name is a
+    typo, found here at load instead of failing every case of a run.
+    """
     try:
         compile_template(source)
+        names = meta.find_undeclared_variables(jinja_env().parse(source))
     except jinja2.TemplateSyntaxError as exc:
         return f"template syntax error at template line {exc.lineno}: {exc.message}"
-    return None
+    unknown = sorted(names - TEMPLATE_VARIABLES)
+    if not unknown:
+        return None
+    name = unknown[0]
+    where = ""
+    for i, text in enumerate(source.splitlines(), start=1):
+        if re.search(rf"\b{re.escape(name)}\b", text):
+            where = f" at template line {i}"
+            break
+    close = difflib.get_close_matches(name, sorted(TEMPLATE_VARIABLES), n=1)
+    return (
+        f"template uses undefined variable '{name}'{where}"
+        + (f" (did you mean '{close[0]}'?)" if close else "")
+        + f"; templates see {', '.join(sorted(TEMPLATE_VARIABLES))}"
+    )
 
 
 def template_error_line(source: str) -> int | None:

@@ -82,6 +82,7 @@ class BackendMetric(Metric):
 
     backend: ClassVar[str] = ""
     requires = frozenset({"answer", "contexts", "judge"})
+    extra_options: ClassVar[frozenset[str]] = frozenset({"max_tokens", "timeout_s"})
 
     def __init__(self, verifier: Any = None, judge: dict[str, Any] | None = None, **options: Any):
         super().__init__(verifier=verifier, judge=judge, **options)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import TypeAdapter, ValidationError
 
+from ragwacht._yaml import read_yaml
 from ragwacht.errors import ConfigError, Problem
 from ragwacht.errors import Location as _Loc
 from ragwacht.metrics.judges.base import Verifier
@@ -80,17 +80,7 @@ def load_judge_file(path: str | Path, *, name: str | None = None) -> JudgeConfig
 
     """
     p = Path(path)
-    try:
-        data = yaml.safe_load(p.read_text("utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read judge file: {exc}", file=p) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(
-            f"invalid YAML: {getattr(exc, 'problem', exc)}",
-            file=p,
-            line=mark.line + 1 if mark is not None else None,
-        ) from None
+    _text, data = read_yaml(p, "judge file")
     if isinstance(data, dict) and "type" in data:
         return parse_judge_config(data, file=p)
     judges = data.get("judges") if isinstance(data, dict) else None
