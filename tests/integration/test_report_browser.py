@@ -210,3 +210,48 @@ def test_content_is_there_without_javascript(reports, tmp_path):
         answer = case.find_element(By.CSS_SELECTOR, "p.ans")
         assert "<script>window.__pwned=1</script>" in answer.text
         assert len(d.find_elements(By.CSS_SELECTOR, "details.case")) == 40
+
+
+@pytest.fixture(scope="module")
+def demo_report(tmp_path_factory, repo_root) -> Path:
+    """The report of a real run of the demo suite against the demo bot over loopback HTTP."""
+    from typer.testing import CliRunner
+
+    from ragwacht.cli import app
+    from tests.helpers.demo_bot import running_demo_bot
+
+    out = tmp_path_factory.mktemp("demo-run")
+    suite = repo_root / "evals" / "registers-demo.yaml"
+    with running_demo_bot() as url:
+        result = CliRunner().invoke(
+            app,
+            ["run", str(suite), "--out", str(out), "--base-url", url, "--no-mlflow", "-q"],
+            catch_exceptions=False,
+        )
+    assert result.exit_code == 0, result.output
+    return out / "report.html"
+
+
+def test_demo_report_shows_the_judge_table_with_numbers(driver, demo_report, repo_root):
+    from selenium.webdriver.common.by import By
+
+    from ragwacht.metrics.calibration import find_calibration
+
+    urls, errors = _load(driver, demo_report)
+    _assert_only_self(urls, demo_report)
+    assert errors == []
+    section = driver.find_element(By.ID, "judges")
+    assert section.is_displayed()
+    rows = section.find_elements(By.CSS_SELECTOR, "tbody tr")
+    cal = find_calibration("lexical", project_dir=repo_root)
+    assert cal is not None and rows and len(rows) == len(cal.runs)
+    text = section.text
+    for run in cal.runs:
+        assert run.balanced_accuracy is not None and run.cohen_kappa is not None
+        assert run.dataset in text
+        assert f"{run.balanced_accuracy:.3f}".replace(".", ",") in text
+        assert f"{run.cohen_kappa:.3f}".replace(".", ",") in text
+    cells = [td.text for r in rows for td in r.find_elements(By.CSS_SELECTOR, "td.n")]
+    assert cells and all(c and c != "–" for c in cells), cells
+    # the demo set is Dutch; the packaged calibration sets are English
+    assert "lexical is niet gekalibreerd in de taal van deze run (nl" in text

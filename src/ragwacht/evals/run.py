@@ -343,6 +343,7 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
         dataset_version=gs.manifest.version,
         dataset_digest=gs.digest,
         dataset_path=_rel(gs.path, root),
+        dataset_language=gs.manifest.language or spec.lang,
         endpoint_profile=redact_public(profile.public_dict()),
         variant=variant_name,
         variant_settings=variant.model_dump(mode="json", exclude={"name"}),

@@ -34,6 +34,7 @@ from ragwacht._env import redact_mapping
 from ragwacht.evals.record import CaseResult, MetricSummary, RunRecord, write_atomic
 from ragwacht.reports import svg
 from ragwacht.reports.i18n import Translator
+from ragwacht.reports.judges import calibration_sets, missing_languages, run_languages
 
 # Display limits that keep a 1,000-case report small (< 5 MB). Each distinct source text is
 # shown once, where it first appears; the distinct texts share SOURCE_BUDGET characters, so a
@@ -1108,29 +1109,63 @@ def _detectable(record: RunRecord, gate: GateView, t: Translator) -> DetectView:
 
 
 @dataclass
+class CalibrationRow:
+    """One calibration set of a judge, formatted."""
+
+    name: str
+    language: str
+    n: str
+    balanced_accuracy: str
+    ci: str | None
+    kappa: str
+
+
+@dataclass
 class JudgeView:
-    """A judge with its calibration."""
+    """A judge with its calibration sets."""
 
     id: str
     kind: str
     model: str | None
     prompt: str | None
     weak: bool
-    balanced_accuracy: str
-    kappa: str
-    n: str
-    dataset: str | None
-    calibrated: bool
+    sets: list[CalibrationRow]
+    language_note: str | None
+
+    @property
+    def calibrated(self) -> bool:
+        """Whether the judge was scored against human labels at all."""
+        return bool(self.sets)
 
 
 def _judges(record: RunRecord, t: Translator) -> list[JudgeView]:
+    languages = run_languages(record)
     out = []
     for j in record.manifest.judges:
-        cal = j.calibration or {}
-        ba = _float(_get(cal, "balanced_accuracy", "bacc"))
-        kappa = _float(_get(cal, "kappa", "cohen_kappa", "cohens_kappa"))
-        n = _get(cal, "n", "n_labels", "support")
-        ds = _get(cal, "dataset", "data", "labels")
+        sets = calibration_sets(j)
+        rows = [
+            CalibrationRow(
+                name=cs.name,
+                language=cs.language or t("language_unknown"),
+                n=t.num(cs.n, 0) if cs.n is not None else "–",
+                balanced_accuracy=t.num(cs.balanced_accuracy, 3),
+                ci=f"{t.num(cs.ci_low, 3)} – {t.num(cs.ci_high, 3)}"
+                if cs.ci_low is not None and cs.ci_high is not None
+                else None,
+                kappa=t.num(cs.kappa, 3),
+            )
+            for cs in sets
+        ]
+        missing = missing_languages(sets, languages)
+        note = None
+        if missing:
+            have = sorted({cs.language for cs in sets if cs.language})
+            note = t(
+                "judge_lang_missing" if sets else "judge_lang_uncalibrated",
+                judge=j.id,
+                langs=", ".join(missing),
+                have=", ".join(have) if have else t("language_unknown"),
+            )
         out.append(
             JudgeView(
                 id=j.id,
@@ -1139,11 +1174,8 @@ def _judges(record: RunRecord, t: Translator) -> list[JudgeView]:
                 prompt=" ".join(x for x in (j.prompt_version, (j.prompt_hash or "")[:12]) if x)
                 or None,
                 weak=j.weak,
-                balanced_accuracy=t.num(ba, 3),
-                kappa=t.num(kappa, 3),
-                n=t.num(_float(n), 0) if n is not None else "–",
-                dataset=str(ds) if ds is not None else None,
-                calibrated=bool(cal),
+                sets=rows,
+                language_note=note,
             )
         )
     return out

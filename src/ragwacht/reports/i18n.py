@@ -196,6 +196,18 @@ STRINGS: dict[str, dict[str, str]] = {
         "n_labels": "n labels",
         "calibration_data": "Kalibratieset",
         "not_calibrated": "niet gekalibreerd",
+        "language": "Taal",
+        "language_unknown": "onbekend",
+        "attention": "Let op",
+        "judge_lang_missing": (
+            "{judge} is niet gekalibreerd in de taal van deze run ({langs}); de kalibratie "
+            "hierboven is gemeten op teksten in: {have}. Hoe goed deze beoordelaar {langs} "
+            "beoordeelt, is niet gemeten."
+        ),
+        "judge_lang_uncalibrated": (
+            "{judge} is helemaal niet gekalibreerd, ook niet in de taal van deze run ({langs}): "
+            "hoe vaak zijn oordeel klopt, is niet gemeten."
+        ),
         "judges_none": "Deze run gebruikte geen beoordelaars.",
         "judges_note": (
             "Een beoordelaar is zo betrouwbaar als zijn overeenstemming met mensen: 1 is perfect, "
@@ -426,6 +438,18 @@ STRINGS: dict[str, dict[str, str]] = {
         "n_labels": "n labels",
         "calibration_data": "Calibration set",
         "not_calibrated": "not calibrated",
+        "language": "Language",
+        "language_unknown": "unknown",
+        "attention": "Note",
+        "judge_lang_missing": (
+            "{judge} has no calibration in this run's language ({langs}); the calibration "
+            "above was measured on texts in: {have}. How well this judge judges {langs} has "
+            "not been measured."
+        ),
+        "judge_lang_uncalibrated": (
+            "{judge} has no calibration at all, so none in this run's language ({langs}) "
+            "either: how often its verdicts are right has not been measured."
+        ),
         "judges_none": "This run used no judges.",
         "judges_note": (
             "A judge is as trustworthy as its agreement with people: 1 is perfect, 0.5 is "

@@ -17,6 +17,7 @@ from typing import Any
 from ragwacht.ci.cases import format_value, worst_cases
 from ragwacht.ci.gate import GateResult, RuleResult, as_gate_result, output_metrics
 from ragwacht.evals.record import RunRecord
+from ragwacht.reports.judges import calibration_sets, missing_languages, run_languages
 
 DEFAULT_LINKS = {
     "HTML report": "report.html",
@@ -202,6 +203,7 @@ def render_markdown(
                 f"{md_escape(o.message, 80)} | {md_escape(questions.get(o.case_id, ''), 80)} |"
             )
         out.append("")
+    out.extend(_judges(record))
     detect = [g for g in metrics if g.min_detectable_drop is not None]
     if detect:
         parts = [
@@ -219,6 +221,49 @@ def render_markdown(
         out.append("Artifacts: " + " · ".join(f"[{md_escape(k)}](<{v}>)" for k, v in links.items()))
         out.append("")
     return "\n".join(out)
+
+
+def _judges(record: RunRecord) -> list[str]:
+    """The judges of the run with every calibration set, and a warning per missing language."""
+    judges = record.manifest.judges
+    if not judges:
+        return []
+    languages = run_languages(record)
+    out = ["### Judges and their calibration", ""]
+    out.append("| Judge | Calibration set | Language | n | Balanced accuracy [95% CI] | Kappa |")
+    out.append("|---|---|---|---|---|---|")
+    notes: list[str] = []
+    for j in judges:
+        name = md_code(j.id) + (" (weak)" if j.weak else "")
+        sets = calibration_sets(j)
+        if not sets:
+            out.append(f"| {name} | not calibrated | | | | |")
+        for cs in sets:
+            ba = "–" if cs.balanced_accuracy is None else f"{cs.balanced_accuracy:.3f}"
+            if cs.ci_low is not None and cs.ci_high is not None:
+                ba += f" [{cs.ci_low:.3f}, {cs.ci_high:.3f}]"
+            kappa = "–" if cs.kappa is None else f"{cs.kappa:.3f}"
+            n = "–" if cs.n is None else str(cs.n)
+            lang = md_escape(cs.language) if cs.language else "unknown"
+            out.append(f"| {name} | {md_code(cs.name)} | {lang} | {n} | {ba} | {kappa} |")
+        missing = missing_languages(sets, languages)
+        if missing:
+            langs = ", ".join(md_escape(x) for x in missing)
+            if sets:
+                have = sorted({cs.language for cs in sets if cs.language}) or ["unknown"]
+                notes.append(
+                    f"> ⚠️ {md_code(j.id)} has no calibration in this run's language ({langs}): "
+                    f"it was measured on {', '.join(md_escape(h) for h in have)} texts only."
+                )
+            else:
+                notes.append(
+                    f"> ⚠️ {md_code(j.id)} is not calibrated at all, so not in this run's "
+                    f"language ({langs}) either."
+                )
+    out.append("")
+    for n_ in notes:
+        out.extend([n_, ""])
+    return out
 
 
 def _ids(ids: list[str]) -> str:
