@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from ragwacht.datasets._cells import COLUMNS, CellError, decode_cell
+from ragwacht.datasets._cells import COLUMNS, CellError, decode_cell, unneutralise
 from ragwacht.errors import Location, Problem
 
 Path_ = tuple[str | int, ...]
@@ -400,7 +400,7 @@ def _rows_to_records(out: RawFile, rows: list[tuple[int, list[str]]], *, cell_re
             if cell_refs:
                 record.cells[name] = f"{_column_letter(i)}{line}"
             try:
-                record.data[name] = decode_cell(name, text)
+                record.data[name] = decode_cell(name, unneutralise(text))
             except CellError as exc:
                 where = f" (cell {record.cells[name]})" if name in record.cells else ""
                 out.problem(f"{exc}{where}", line, name, hint=exc.hint)
@@ -463,6 +463,24 @@ def _xlsx_text(value: Any) -> str:
     return str(value)
 
 
+# The sheet beside the cases that carries the dataset manifest (``field | value`` rows).
+MANIFEST_SHEET = "dataset"
+
+
+def _manifest_sheet(ws: Any) -> Record | None:
+    """The manifest fields on the ``dataset`` sheet (a header row, then field/value rows)."""
+    data: dict[str, Any] = {}
+    lines: dict[Path_, int] = {}
+    for rownum, values in enumerate(ws.iter_rows(values_only=True), start=1):
+        cells = [_xlsx_text(v) for v in values]
+        if rownum == 1 or not cells or not cells[0].strip():
+            continue
+        key = cells[0].strip()
+        data[key] = unneutralise(cells[1]) if len(cells) > 1 else ""
+        lines[(key,)] = rownum
+    return Record(data, 1, field_lines=lines) if data else None
+
+
 def read_xlsx(path: Path, raw: bytes) -> RawFile:
     """Read cases from the first sheet of an XLSX workbook (header in the first row)."""
     out = RawFile(path)
@@ -481,6 +499,8 @@ def read_xlsx(path: Path, raw: bytes) -> RawFile:
             ws = wb.worksheets[0]
             for rownum, values in enumerate(ws.iter_rows(values_only=True), start=1):
                 rows.append((rownum, [_xlsx_text(v) for v in values]))
+            if MANIFEST_SHEET in wb.sheetnames and wb.sheetnames.index(MANIFEST_SHEET) > 0:
+                out.header = _manifest_sheet(wb[MANIFEST_SHEET])
         finally:
             wb.close()
     except Exception as exc:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ragwacht.datasets._check import MANIFEST_NAMES, Loaded, check_records, read_golden_set
 from ragwacht.datasets._read import CASE_SUFFIXES, read_cases_file
-from ragwacht.datasets._write import atomic_write, manifest_bytes, writer_for
+from ragwacht.datasets._write import atomic_write, manifest_bytes, writer_for, xlsx_bytes
 from ragwacht.datasets.digest import digest_cases
 from ragwacht.datasets.models import DatasetManifest, GoldenCase, GoldenSet
 from ragwacht.errors import ConfigError, Problem, RagwachtError
@@ -92,13 +92,17 @@ def load_cases(path: str | Path) -> list[GoldenCase]:
     return checked.cases
 
 
-def write_cases(cases: Sequence[GoldenCase], path: str | Path) -> Path:
+def write_cases(
+    cases: Sequence[GoldenCase], path: str | Path, *, manifest: DatasetManifest | None = None
+) -> Path:
     """Write cases to ``path`` in the format its extension names.
 
     Args:
         cases: The cases, written in this order.
         path: Target ``.jsonl``, ``.yaml``/``.yml``, ``.csv`` or ``.xlsx`` file (replaced
             atomically; parent folders are created).
+        manifest: The set's manifest; an XLSX workbook keeps it on a ``dataset`` sheet (the
+            other formats hold cases only).
 
     Returns:
         The path written.
@@ -109,7 +113,8 @@ def write_cases(cases: Sequence[GoldenCase], path: str | Path) -> Path:
 
     """
     path = Path(path)
-    data = writer_for(path)(cases)
+    writer = writer_for(path)
+    data = xlsx_bytes(cases, manifest) if writer is xlsx_bytes else writer(cases)
     atomic_write(path, data)
     return path
 
@@ -208,7 +213,7 @@ def export_golden_set(src: str | Path, to: str | Path) -> GoldenSet:
     to = Path(to)
     writer_for(to)  # fail on a bad extension before reading anything
     golden = load_golden_set(src)
-    write_cases(golden.cases, to)
+    write_cases(golden.cases, to, manifest=golden.manifest)
     back = check_records(read_cases_file(to))
     if back.problems or digest_cases(back.cases) != golden.digest:
         raise RagwachtError(
