@@ -217,6 +217,9 @@ class RuleView:
     p_value: float | None
     passed: bool | None
     message: str | None
+    p_raw: float | None = None
+    p_adjusted: float | None = None
+    higher_is_better: bool = True
 
     @property
     def unit_metric(self) -> str:
@@ -247,6 +250,8 @@ class FlipView:
     case_id: str
     direction: str  # "pass_to_fail" | "fail_to_pass"
     metrics: list[str] = field(default_factory=list)
+    # Per metric: (metric, value in the baseline, value now), formatted; filled in by the report.
+    values: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -264,6 +269,12 @@ class GateView:
     min_detectable: dict[str, float] = field(default_factory=dict)
     min_detectable_n: int | None = None
     has_baseline: bool | None = None
+    min_detectable_paired: bool = False
+    family_wise: str | None = None
+    baseline_run_id: str | None = None
+    baseline_git_sha: str | None = None
+    baseline_variant: str | None = None
+    shared_cases: int | None = None
 
 
 def _flip_items(raw: Any, direction: str) -> list[FlipView]:
@@ -323,6 +334,11 @@ def gate_view(gate: Mapping[str, Any] | None) -> GateView:
     if status == "fail" and exit_code == 4:
         status = "error"
 
+    hib = {
+        str(gm.get("metric")): bool(gm.get("higher_is_better", True))
+        for gm in _get(gate, "metrics", default=[]) or []
+        if isinstance(gm, Mapping)
+    }
     rules: list[RuleView] = []
     raw_rules = _get(gate, "rules", "results", "checks", default=[])
     if isinstance(raw_rules, Mapping):
@@ -352,6 +368,9 @@ def gate_view(gate: Mapping[str, Any] | None) -> GateView:
                 p_value=_float(_get(r, "p_adjusted", "p_value_adjusted", "p_value", "p")),
                 passed=bool(ok) if ok is not None else None,
                 message=_get(r, "message", "reason", "detail"),
+                p_raw=_float(_get(r, "p_value", "p")),
+                p_adjusted=_float(_get(r, "p_adjusted", "p_value_adjusted")),
+                higher_is_better=hib.get(str(metric), True),
             )
         )
 
@@ -401,11 +420,15 @@ def gate_view(gate: Mapping[str, Any] | None) -> GateView:
             mdd_n = n_val
     elif (f := _float(mdd_raw)) is not None:
         mdd["*"] = f
+    mdd_paired = False
     if not mdd:
         # Per gated metric (``GateResult.metrics[].min_detectable_drop``).
+        paired_flags = []
         for gm in _get(gate, "metrics", default=[]) or []:
             if isinstance(gm, Mapping) and (v := _float(gm.get("min_detectable_drop"))) is not None:
                 mdd[str(gm.get("metric"))] = v
+                paired_flags.append(bool(gm.get("min_detectable_paired")))
+        mdd_paired = bool(paired_flags) and all(paired_flags)
     reasons = _get(gate, "reasons", "messages", default=[])
     baseline_present = _get(gate, "has_baseline", "baseline_found")
     if baseline_present is None and _get(gate, "baseline_run_id", "baseline") is not None:
@@ -424,6 +447,12 @@ def gate_view(gate: Mapping[str, Any] | None) -> GateView:
         if isinstance(mdd_n, int)
         else _get(gate, "n_shared", "shared_cases", "n", "cases"),
         has_baseline=bool(baseline_present) if baseline_present is not None else None,
+        min_detectable_paired=mdd_paired,
+        family_wise=_get(gate, "family_wise"),
+        baseline_run_id=_get(gate, "baseline_run_id"),
+        baseline_git_sha=_get(gate, "baseline_git_sha"),
+        baseline_variant=_get(gate, "baseline_variant"),
+        shared_cases=_get(gate, "shared_cases"),
     )
 
 
@@ -767,7 +796,8 @@ class ChangeView:
     p: str | None
     tested: bool
     significant: bool
-    word: str  # "better" | "worse" | "no_clear_change"
+    word: str  # "better" | "worse" | "no_clear_change" | "not_tested"
+    p_label: str = "p"
 
 
 @dataclass
@@ -814,13 +844,15 @@ def _change(
         ci = None
         if reg.ci_low is not None and reg.ci_high is not None:
             ci = f"{fmt.delta(metric, reg.ci_low)} … {fmt.delta(metric, reg.ci_high)}"
+        tested = reg.p_value is not None
         return ChangeView(
             delta=fmt.delta(metric, reg.delta),
             ci=ci,
             p=t.p(reg.p_value) if reg.p_value is not None else None,
-            tested=reg.p_value is not None,
+            tested=tested,
             significant=significant,
-            word=word,
+            word=word if tested else "not_tested",
+            p_label=t("p_holm_short") if reg.p_adjusted is not None else "p",
         )
     if baseline is not None and metric in baseline.summary:
         b = baseline.summary[metric]
@@ -830,13 +862,14 @@ def _change(
         old = b.p95 if b.kind == "measure" and b.p95 is not None else b.mean
         if cur is None or old is None:
             return None
+        # Not gated, so not tested: show the change and say only that, not "no clear change".
         return ChangeView(
             delta=fmt.delta(metric, cur - old),
             ci=None,
             p=None,
             tested=False,
             significant=False,
-            word="no_clear_change",
+            word="not_tested",
         )
     return None
 
@@ -896,14 +929,24 @@ def _rule_sentence(r: RuleView, fmt: _Fmt, t: Translator) -> str:
     if r.delta is not None and r.metric:
         d = f"{t('change').lower()} {fmt.delta(r.metric, r.delta)} {t('vs_baseline')}"
         if r.p_value is not None:
-            d += f" (p {t.p(r.p_value)})" if r.p_value < 0.001 else f" (p = {t.p(r.p_value)})"
+            label = t("p_holm_short") if r.p_adjusted is not None else "p"
+            d += (
+                f" ({label} {t.p(r.p_value)})"
+                if r.p_value < 0.001
+                else f" ({label} = {t.p(r.p_value)})"
+            )
         parts.append(d)
         if r.is_regression and r.limit is not None:
-            parts.append(f"{t('allowed_drop')} {fmt.value(r.unit_metric, r.limit)}")
+            parts.append(f"{_allowed(r, t)} {fmt.value(r.unit_metric, r.limit)}")
     text = parts[0] + (": " + ", ".join(parts[1:]) if len(parts) > 1 else "")
     if r.message and len(parts) == 1:
         text += f": {r.message}"
     return text
+
+
+def _allowed(r: RuleView, t: Translator) -> str:
+    """ "allowed drop", or "allowed rise" for a metric where lower is better."""
+    return t("allowed_drop") if r.higher_is_better else t("allowed_rise")
 
 
 @dataclass
@@ -1070,6 +1113,7 @@ class DetectView:
     text: str | None
     lines: list[str]
     ci_width: str | None
+    paired: bool = False
 
 
 def _detectable(record: RunRecord, gate: GateView, t: Translator) -> DetectView:
@@ -1077,9 +1121,11 @@ def _detectable(record: RunRecord, gate: GateView, t: Translator) -> DetectView:
     text: str | None = None
     lines: list[str] = []
     scores = {m: s for m, s in record.summary.items() if s.kind == "score"}
+    paired = False
     if gate.min_detectable:
         if gate.min_detectable_n:
             n = int(gate.min_detectable_n)
+        paired = gate.min_detectable_paired
         if "*" in gate.min_detectable:
             text = t("detectable_text", n=n, drop=t.num(gate.min_detectable["*"], 2))
         for m, v in gate.min_detectable.items():
@@ -1101,8 +1147,10 @@ def _detectable(record: RunRecord, gate: GateView, t: Translator) -> DetectView:
         for s in scores.values()
         if s.ci_low is not None and s.ci_high is not None
     ]
-    ci_width = t.num(sum(widths) / len(widths), 2) if widths else None
-    return DetectView(n=n, text=text, lines=lines, ci_width=ci_width)
+    # The width of one run's intervals says nothing about a paired comparison; shown only
+    # when the figures are the unpaired guide.
+    ci_width = t.num(sum(widths) / len(widths), 2) if widths and not paired else None
+    return DetectView(n=n, text=text, lines=lines, ci_width=ci_width, paired=paired)
 
 
 # ----------------------------------------------------------------------------- judges, manifest
@@ -1297,6 +1345,8 @@ def render_run_report(
     flips = gate.flips
     if flips is None and gate.present and gate.has_baseline is False:
         flips = None
+    if flips:
+        _flip_values(flips, record, baseline, fmt)
     ctx = {
         **_page_context(lang),
         "t": t,
@@ -1320,8 +1370,49 @@ def render_run_report(
         "n_problem": sum(1 for c in cases if c.status != "ok"),
         "judges": _judges(record, t),
         "manifest": _manifest(record, t),
+        "baseline_line": _baseline_line(gate, baseline, record, t),
+        "p_header": t("p_holm") if gate.family_wise == "holm" else t("p_value"),
+        "allowed": lambda r: _allowed(r, t),
     }
     return _env().get_template("run.html.j2").render(ctx)
+
+
+def _baseline_line(
+    gate: GateView, baseline: RunRecord | None, record: RunRecord, t: Translator
+) -> str | None:
+    """Which baseline run (and variant) the changes on the page are against."""
+    run_id = baseline.run_id if baseline is not None else gate.baseline_run_id
+    if not run_id:
+        return None
+    sha = baseline.manifest.git_sha if baseline is not None else gate.baseline_git_sha
+    extra = t("commit_of", sha=sha[:12]) if sha else ""
+    if baseline is not None:
+        extra += t("started_on", date=t.date(baseline.manifest.started_at))
+    variant = baseline.variant if baseline is not None else gate.baseline_variant
+    if variant is None:
+        return t("baseline_named_short", run=run_id, extra=extra)
+    if baseline is not None:
+        ids = {c.case_id for c in baseline.cases}
+        shared = sum(1 for c in record.cases if c.case_id in ids)
+    else:
+        shared = gate.shared_cases if gate.shared_cases is not None else len(record.cases)
+    return t("baseline_named", run=run_id, variant=variant, extra=extra, n=shared)
+
+
+def _flip_values(
+    flips: list[FlipView], record: RunRecord, baseline: RunRecord | None, fmt: _Fmt
+) -> None:
+    """Fill in each flipped case's value per metric before (baseline) and now."""
+    now = record.case_map()
+    before = baseline.case_map() if baseline is not None else {}
+    for f in flips:
+        f.values = []
+        for m in f.metrics:
+            a = now.get(f.case_id)
+            b = before.get(f.case_id)
+            va = a.metrics[m].value if a is not None and m in a.metrics else None
+            vb = b.metrics[m].value if b is not None and m in b.metrics else None
+            f.values.append((m, fmt.value(m, vb), fmt.value(m, va)))
 
 
 def write_run_report(
@@ -1431,7 +1522,8 @@ def render_comparison_report(
                 mean_reference=fmt.value(c.metric, c.mean_reference),
                 diff=fmt.delta(c.metric, c.mean_diff),
                 ci=ci,
-                p=t.p(c.p_value),
+                # The Holm-adjusted value decides "better"/"worse"; it is the one shown.
+                p=t.p(c.p_adjusted if c.p_adjusted is not None else c.p_value),
                 wins=c.wins,
                 ties=c.ties,
                 losses=c.losses,

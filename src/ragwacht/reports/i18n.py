@@ -41,6 +41,23 @@ STRINGS: dict[str, dict[str, str]] = {
         "observed": "Gemeten",
         "limit": "Grens",
         "allowed_drop": "toegestane daling",
+        "allowed_rise": "toegestane stijging",
+        "p_holm": "p (Holm-gecorrigeerd)",
+        "p_holm_short": "Holm-gecorrigeerde p",
+        "baseline_named": (
+            "Vergeleken met basislijn-run {run} (variant {variant}{extra}), op {n} gedeelde cases."
+        ),
+        "baseline_named_short": "Vergeleken met basislijn-run {run}{extra}.",
+        "commit_of": ", commit {sha}",
+        "started_on": ", gestart {date}",
+        "before_after": "Basislijn → nu",
+        "detectable_paired_intro": (
+            "Kleinste daling (of, bij metrieken waar lager beter is, stijging) die de gepaarde "
+            "toets van de kwaliteitspoort op deze {n} gedeelde cases met 80% zekerheid opmerkt, "
+            "berekend uit de spreiding van de verschillen per case: (z[1−α] + z[0,8]) · SD(d) / "
+            "√n. Kleinere veranderingen zijn niet van ruis te onderscheiden; voeg cases toe om "
+            "fijnere verschillen te zien."
+        ),
         "baseline": "Basislijn",
         "change": "Verschil",
         "p_value": "p-waarde",
@@ -289,6 +306,22 @@ STRINGS: dict[str, dict[str, str]] = {
         "observed": "Observed",
         "limit": "Limit",
         "allowed_drop": "allowed drop",
+        "allowed_rise": "allowed rise",
+        "p_holm": "p (Holm-adjusted)",
+        "p_holm_short": "Holm-adjusted p",
+        "baseline_named": (
+            "Compared with baseline run {run} (variant {variant}{extra}) on {n} shared cases."
+        ),
+        "baseline_named_short": "Compared with baseline run {run}{extra}.",
+        "commit_of": ", commit {sha}",
+        "started_on": ", started {date}",
+        "before_after": "Baseline → now",
+        "detectable_paired_intro": (
+            "Smallest drop (or, for metrics where lower is better, rise) that the gate's paired "
+            "test on these {n} shared cases detects with 80% power, computed from the spread of "
+            "the per-case differences: (z[1−α] + z[0.8]) · SD(d) / √n. Smaller changes cannot be "
+            "told apart from noise; add cases to see finer differences."
+        ),
         "baseline": "Baseline",
         "change": "Change",
         "p_value": "p-value",

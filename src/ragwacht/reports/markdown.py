@@ -59,12 +59,13 @@ def _status(rule: RuleResult) -> str:
     return "✅ pass" if rule.passed else "❌ **FAIL**"
 
 
-def _limit(rule: RuleResult) -> str:
+def _limit(rule: RuleResult, higher_is_better: bool = True) -> str:
     if rule.limit is None:
         return ""
     if rule.kind == "regression":
         lim = f"{100 * rule.limit:.1f} pt" if not rule.unit else format_value(rule.limit, rule.unit)
-        return f"drop ≤ {lim}"
+        # A lower-is-better metric (hallucination rate, latency) gets worse by rising.
+        return f"{'drop' if higher_is_better else 'rise'} ≤ {lim}"
     if rule.kind in ("scored_fraction", "error_budget"):
         return f"{'≥' if rule.op == '>=' else '≤'} {rule.limit:.0%}"
     return f"{'≥' if rule.op == '>=' else '≤'} {format_value(rule.limit, rule.unit)}"
@@ -84,7 +85,7 @@ def _observed(rule: RuleResult) -> str:
     return text
 
 
-def _change(rule: RuleResult) -> str:
+def _change(rule: RuleResult, holm: bool = True) -> str:
     if rule.kind != "regression" or rule.delta is None:
         return ""
     ci = ""
@@ -93,7 +94,8 @@ def _change(rule: RuleResult) -> str:
     base = format_value(rule.baseline, rule.unit)
     p = ""
     if rule.p_adjusted is not None:
-        p = f"; p={rule.p_adjusted:.2g}"
+        # The adjusted value is the one the gate decides on; name it as such.
+        p = f"; {'Holm-adjusted p' if holm else 'p'}={rule.p_adjusted:.2g}"
     return f"{base} → {_signed(rule.delta, rule.unit)}{ci}{p}"
 
 
@@ -158,16 +160,21 @@ def render_markdown(
     if result is not None:
         out.append(f"**{md_escape(result.headline, 400)}**")
         out.append("")
-        out.append("| | Check | Observed | Limit | Baseline → change [95% CI] |")
+        holm = result.family_wise == "holm"
+        p_label = "Holm-adjusted p" if holm else "p"
+        out.append(f"| | Check | Observed | Limit | Baseline → change [95% CI]; {p_label} |")
         out.append("|---|---|---|---|---|")
+        hib = {g.metric: g.higher_is_better for g in result.metrics}
         for r in result.rules:
+            limit = _limit(r, hib.get(r.metric or "", True))
             out.append(
-                f"| {_status(r)} | {_what(r)} | {_observed(r)} | {_limit(r)} | {_change(r)} |"
+                f"| {_status(r)} | {_what(r)} | {_observed(r)} | {limit} | {_change(r, holm)} |"
             )
         out.append("")
         fam = "Holm-adjusted across metrics" if result.family_wise == "holm" else "unadjusted"
         out.append(
-            f"Regression = drop above the tolerance **and** one-sided paired sign-flip test "
+            f"Regression = a change for the worse above the tolerance **and** one-sided paired "
+            "sign-flip test "
             f"significant at α = {result.alpha:g} ({fam}). Thresholds compare the point "
             "estimate."
         )
@@ -210,8 +217,14 @@ def render_markdown(
             f"{md_code(g.metric)} ≈ {100 * (g.min_detectable_drop or 0):.0f} pt" for g in detect[:6]
         ]
         power = float(result.policy.get("power", 0.8)) if result is not None else 0.8
+        paired = all(g.min_detectable_paired for g in detect[:6])
+        how = (
+            "with the gate's paired test against the baseline"
+            if paired
+            else f"against a fixed reference, {len(record.cases)} cases"
+        )
         out.append(
-            f"Smallest drop this set detects ({power:.0%} power, {len(record.cases)} cases): "
+            f"Smallest drop this set detects ({power:.0%} power, {how}): "
             + ", ".join(parts)
             + ". Grow the set to detect smaller drops."
         )
