@@ -270,6 +270,7 @@ class GateView:
     min_detectable_n: int | None = None
     has_baseline: bool | None = None
     min_detectable_paired: bool = False
+    case_pass: dict[str, float] = field(default_factory=dict)
     family_wise: str | None = None
     baseline_run_id: str | None = None
     baseline_git_sha: str | None = None
@@ -448,6 +449,11 @@ def gate_view(gate: Mapping[str, Any] | None) -> GateView:
         else _get(gate, "n_shared", "shared_cases", "n", "cases"),
         has_baseline=bool(baseline_present) if baseline_present is not None else None,
         min_detectable_paired=mdd_paired,
+        case_pass={
+            str(gm.get("metric")): v
+            for gm in _get(gate, "metrics", default=[]) or []
+            if isinstance(gm, Mapping) and (v := _float(gm.get("case_pass"))) is not None
+        },
         family_wise=_get(gate, "family_wise"),
         baseline_run_id=_get(gate, "baseline_run_id"),
         baseline_git_sha=_get(gate, "baseline_git_sha"),
@@ -644,6 +650,7 @@ class CaseView:
     tokens: str
     attempts: int
     question_in_summary: bool
+    no_source: bool = False
 
 
 def _case_quality(
@@ -656,22 +663,85 @@ def _case_quality(
         if res.value is None or (s is not None and s.kind != "score"):
             continue
         hib = s.higher_is_better if s is not None else True
-        vals.append((_oriented(max(0.0, min(1.0, res.value)), hib), mid))
+        score = case_score(mid, res.value, case)
+        vals.append((_oriented(max(0.0, min(1.0, score)), hib), mid))
     if not vals:
         return None, None
     return sum(v for v, _ in vals) / len(vals), min(vals)[1]
 
 
-def case_status(case: CaseResult, summary: Mapping[str, MetricSummary]) -> str:
-    """``error`` (no answer), ``problem`` (a score on the wrong side of 0.5) or ``ok``."""
+# Retrieval metrics by name: ``recall@5``, ``precision@5``, ``hit@1``, ``mrr``, ``ndcg@5``,
+# ``map``, ``r_precision``.
+_RETRIEVAL = re.compile(r"^(recall|precision|hit|ndcg|map|mrr|r_precision)(@(\d+))?$")
+DEFAULT_CASE_PASS = 0.5
+
+
+def is_retrieval_metric(metric: str) -> bool:
+    """Whether ``metric`` is one of the retrieval metrics (recall@k, precision@k, ...)."""
+    return _RETRIEVAL.match(metric) is not None
+
+
+def case_score(metric: str, value: float, case: CaseResult) -> float:
+    """A case's value of ``metric`` on the scale its pass mark applies to.
+
+    precision@k cannot exceed ``min(k, n_gold) / k`` (with two gold passages precision@5 is at
+    most 0.4), so it is taken relative to that achievable maximum; other metrics as they are.
+    """
+    m = _RETRIEVAL.match(metric)
+    if m is not None and m.group(1) == "precision" and m.group(3):
+        k = int(m.group(3))
+        n_gold = len(set(case.gold_doc_ids))
+        best = min(k, n_gold) / k if k > 0 else 0.0
+        if best > 0:
+            return min(1.0, value / best)
+    return value
+
+
+def no_relevant_source(case: CaseResult) -> bool:
+    """Every retrieval metric of the case was scored and is 0: nothing relevant came back."""
+    vals = [
+        r.value
+        for mid, r in case.metrics.items()
+        if is_retrieval_metric(mid) and r.value is not None
+    ]
+    return bool(vals) and all(v <= 0.0 for v in vals)
+
+
+def _below_mark(
+    mid: str,
+    value: float,
+    case: CaseResult,
+    s: MetricSummary | None,
+    marks: Mapping[str, float] | None,
+) -> bool:
+    hib = s.higher_is_better if s is not None else True
+    mark = (marks or {}).get(mid, DEFAULT_CASE_PASS)
+    score = case_score(mid, value, case)
+    # The gate's own pass mark where it set one (``case_pass``), oriented like the metric.
+    return score < mark if hib else score > mark
+
+
+def case_status(
+    case: CaseResult,
+    summary: Mapping[str, MetricSummary],
+    marks: Mapping[str, float] | None = None,
+) -> str:
+    """``error`` (no answer), ``problem`` (a score on the wrong side of its pass mark) or ``ok``.
+
+    Args:
+        case: the case.
+        summary: the run's metric summaries (direction and kind of each metric).
+        marks: per-metric pass marks (the gate's ``case_pass``); 0.5 where none is given.
+            precision@k is compared relative to its achievable maximum (:func:`case_score`).
+
+    """
     if case.response.error is not None:
         return "error"
     for mid, res in case.metrics.items():
         s = summary.get(mid)
         if res.value is None or (s is not None and s.kind != "score"):
             continue
-        hib = s.higher_is_better if s is not None else True
-        if _oriented(res.value, hib) < 0.5:
+        if _below_mark(mid, res.value, case, s, marks):
             return "problem"
     return "ok"
 
@@ -683,6 +753,7 @@ def _case_view(
     fmt: _Fmt,
     t: Translator,
     texts: _SourceTexts | None = None,
+    marks: Mapping[str, float] | None = None,
 ) -> CaseView:
     r = case.response
     texts = texts if texts is not None else _SourceTexts.of([case])
@@ -730,9 +801,8 @@ def _case_view(
     metrics: list[CaseMetricView] = []
     for mid, res in case.metrics.items():
         s = summary.get(mid)
-        hib = s.higher_is_better if s is not None else True
         is_score = s is None or s.kind == "score"
-        bad = res.value is not None and is_score and _oriented(res.value, hib) < 0.5
+        bad = res.value is not None and is_score and _below_mark(mid, res.value, case, s, marks)
         metrics.append(
             CaseMetricView(
                 metric=mid,
@@ -767,7 +837,8 @@ def _case_view(
         error=(f"{r.error_kind}: {r.error}" if r.error_kind else r.error)
         if r.error is not None
         else None,
-        status=case_status(case, summary),
+        status=case_status(case, summary, marks),
+        no_source=no_relevant_source(case),
         quality=quality,
         worst_metric=worst,
         claims=claims,
@@ -945,7 +1016,7 @@ def _rule_sentence(r: RuleView, fmt: _Fmt, t: Translator) -> str:
 
 
 def _allowed(r: RuleView, t: Translator) -> str:
-    """ "allowed drop", or "allowed rise" for a metric where lower is better."""
+    """The words for a regression rule's limit: a drop, or a rise where lower is better."""
     return t("allowed_drop") if r.higher_is_better else t("allowed_rise")
 
 
@@ -1338,7 +1409,11 @@ def render_run_report(
     fmt = _Fmt(t, record.summary)
     gate = gate_view(record.gate)
     texts = _SourceTexts.of(record.cases)
-    cases = [_case_view(i, c, record.summary, fmt, t, texts) for i, c in enumerate(record.cases, 1)]
+    marks = gate.case_pass
+    cases = [
+        _case_view(i, c, record.summary, fmt, t, texts, marks)
+        for i, c in enumerate(record.cases, 1)
+    ]
     by_id = {c.case_id: c for c in cases}
     ranked = [c for c in cases if c.status != "ok"]
     ranked.sort(key=lambda c: (c.status != "error", c.quality if c.quality is not None else -1))

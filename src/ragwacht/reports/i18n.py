@@ -188,8 +188,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "legend": "Legenda",
         "status_ok_means": "alle scores in orde;",
         "status_problem_means": (
-            "minstens één score aan de verkeerde kant van 0,5 (bijv. een hallucinatie);"
+            "minstens één score aan de verkeerde kant van zijn grens per case (de grens van de "
+            "kwaliteitspoort, anders 0,5; precision@k gemeten tegen het haalbare maximum);"
         ),
+        "no_relevant_source": "geen relevante bron gevonden",
         "status_error_means": "geen antwoord;",
         "marked_example": "gemarkeerde tekst",
         "latency": "Responstijd",
@@ -446,8 +448,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "legend": "Legend",
         "status_ok_means": "every score fine;",
         "status_problem_means": (
-            "at least one score on the wrong side of 0.5 (e.g. a hallucination);"
+            "at least one score on the wrong side of its per-case pass mark (the gate's, else "
+            "0.5; precision@k against its achievable maximum);"
         ),
+        "no_relevant_source": "no relevant source retrieved",
         "status_error_means": "no answer;",
         "marked_example": "marked text",
         "latency": "Latency",
