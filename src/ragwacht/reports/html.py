@@ -33,6 +33,7 @@ from ragwacht import __version__
 from ragwacht._env import redact_mapping
 from ragwacht.evals.record import CaseResult, MetricSummary, RunRecord, write_atomic
 from ragwacht.reports import svg
+from ragwacht.reports._bidi import strip_bidi
 from ragwacht.reports.i18n import Translator
 from ragwacht.reports.judges import calibration_sets, missing_languages, run_languages
 
@@ -49,6 +50,12 @@ PREVIEW_CHARS = 160
 # Evidence of a claim: the sentence of the judge's passage that matches the claim best.
 EVIDENCE_CHARS = 200
 SUMMARY_QUESTION_CHARS = 110
+# Untrusted long texts (an answer, question, reference or error can be megabytes) are cut for
+# display, with a note giving the full length; the record keeps them whole.
+ANSWER_CHARS = 20_000
+TEXT_CHARS = 5_000
+CLAIM_CHARS = 1_000
+MAX_CLAIMS = 200
 WORST_CASES = 10
 MAX_DISAGREEMENTS = 150
 TAG_ORDER = ("topic", "lang", "language", "difficulty", "source")
@@ -651,6 +658,11 @@ class CaseView:
     attempts: int
     question_in_summary: bool
     no_source: bool = False
+    # Full lengths of texts cut for display (None: shown whole); claims left out.
+    answer_cut: int | None = None
+    question_cut: int | None = None
+    reference_cut: int | None = None
+    claims_cut: int = 0
 
 
 def _case_quality(
@@ -746,6 +758,18 @@ def case_status(
     return "ok"
 
 
+def _display(text: str, limit: int) -> tuple[str, int | None]:
+    """``text`` cut at a sentence or word to at most ``limit`` characters.
+
+    Returns:
+        The text to show, and the full length when it was cut (else None).
+
+    """
+    if len(text) <= limit:
+        return text, None
+    return text[: _cut(text, limit)].rstrip(), len(text)
+
+
 def _case_view(
     idx: int,
     case: CaseResult,
@@ -758,7 +782,12 @@ def _case_view(
     r = case.response
     texts = texts if texts is not None else _SourceTexts.of([case])
     claims, claims_judge = _claims_of(case)
-    answer_html = mark_claims(r.answer, claims, t) if r.answer is not None else None
+    claims_cut = max(0, len(claims) - MAX_CLAIMS)
+    claims = claims[:MAX_CLAIMS]
+    for c in claims:
+        c.claim = _display(c.claim, CLAIM_CHARS)[0]
+    answer, answer_cut = (None, None) if r.answer is None else _display(r.answer, ANSWER_CHARS)
+    answer_html = mark_claims(answer, claims, t) if answer is not None else None
     gold = set(case.gold_doc_ids)
     sources: list[SourceView] = []
     seen: set[str] = set()
@@ -821,22 +850,25 @@ def _case_view(
         if total is None:
             total = (u.prompt_tokens or 0) + (u.completion_tokens or 0)
         tokens = t.num(total, 0)
-    question_short = _truncate(case.question, SUMMARY_QUESTION_CHARS)
+    question, question_cut = _display(case.question, TEXT_CHARS)
+    reference, reference_cut = (None, None)
+    if case.reference_answer is not None:
+        reference, reference_cut = _display(case.reference_answer, TEXT_CHARS)
+    error_text = (f"{r.error_kind}: {r.error}" if r.error_kind else r.error) if r.error else None
+    question_short = _truncate(question[: SUMMARY_QUESTION_CHARS * 4], SUMMARY_QUESTION_CHARS)
     return CaseView(
         idx=idx,
         anchor=f"c{idx}",
         case_id=case.case_id,
-        question=case.question,
+        question=question,
         question_short=question_short,
-        reference_answer=case.reference_answer,
+        reference_answer=reference,
         expected=t("behavior_" + case.expected_behavior)
         if case.expected_behavior in ("answer", "refuse")
         else case.expected_behavior,
         tags=list(case.tags),
         answer_html=answer_html,
-        error=(f"{r.error_kind}: {r.error}" if r.error_kind else r.error)
-        if r.error is not None
-        else None,
+        error=_display(error_text, TEXT_CHARS)[0] if error_text is not None else None,
         status=case_status(case, summary, marks),
         no_source=no_relevant_source(case),
         quality=quality,
@@ -852,6 +884,10 @@ def _case_view(
         tokens=tokens or "–",
         attempts=r.attempts,
         question_in_summary=question_short == " ".join(case.question.split()),
+        answer_cut=answer_cut,
+        question_cut=question_cut,
+        reference_cut=reference_cut,
+        claims_cut=claims_cut,
     )
 
 
@@ -1357,6 +1393,8 @@ def _env() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.filters["cap"] = lambda s: s[:1].upper() + s[1:]
+    # For <title>, which holds text only (no <bdi>): untrusted names lose bidi controls there.
+    env.filters["nobidi"] = lambda s: strip_bidi(str(s))
     return env
 
 
@@ -1464,6 +1502,8 @@ def _baseline_line(
     if baseline is not None:
         extra += t("started_on", date=t.date(baseline.manifest.started_at))
     variant = baseline.variant if baseline is not None else gate.baseline_variant
+    # Untrusted names inside a sentence of the report's own: no bidi controls.
+    run_id, variant = strip_bidi(run_id), strip_bidi(variant) if variant is not None else None
     if variant is None:
         return t("baseline_named_short", run=run_id, extra=extra)
     if baseline is not None:

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from ragwacht.errors import ConfigError
+from ragwacht.reports._bidi import strip_bidi
 
 LANGS = ("nl", "en")
 
@@ -192,6 +193,8 @@ STRINGS: dict[str, dict[str, str]] = {
             "kwaliteitspoort, anders 0,5; precision@k gemeten tegen het haalbare maximum);"
         ),
         "no_relevant_source": "geen relevante bron gevonden",
+        "cut_note": "ingekort voor weergave; {n} tekens in totaal, volledig in run.json",
+        "claims_cut": "Nog {n} beweringen niet getoond; alle beweringen staan in run.json.",
         "status_error_means": "geen antwoord;",
         "marked_example": "gemarkeerde tekst",
         "latency": "Responstijd",
@@ -452,6 +455,8 @@ STRINGS: dict[str, dict[str, str]] = {
             "0.5; precision@k against its achievable maximum);"
         ),
         "no_relevant_source": "no relevant source retrieved",
+        "cut_note": "cut for display; {n} characters in all, in full in run.json",
+        "claims_cut": "{n} more claims not shown; every claim is in run.json.",
         "status_error_means": "no answer;",
         "marked_example": "marked text",
         "latency": "Latency",
@@ -708,9 +713,15 @@ class Translator:
         self._table: Mapping[str, str] = STRINGS[lang]
 
     def __call__(self, msgid: str, /, **kw: object) -> str:
-        """The text for ``msgid``, formatted with ``kw``."""
+        """The text for ``msgid``, formatted with ``kw``.
+
+        Values put into a sentence (case ids, variant and judge names) lose bidi controls, so
+        an override in one cannot reorder the rest of the sentence.
+        """
         text = self._table.get(msgid) or STRINGS["en"].get(msgid) or msgid
-        return text.format(**kw) if kw else text
+        if not kw:
+            return text
+        return text.format(**{k: strip_bidi(v) if isinstance(v, str) else v for k, v in kw.items()})
 
     def num(self, value: float | None, digits: int = 2) -> str:
         """:func:`fmt_number` in this language."""

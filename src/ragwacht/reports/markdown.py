@@ -17,6 +17,7 @@ from typing import Any
 from ragwacht.ci.cases import format_value, worst_cases
 from ragwacht.ci.gate import GateResult, RuleResult, as_gate_result, output_metrics
 from ragwacht.evals.record import RunRecord
+from ragwacht.reports._bidi import strip_bidi
 from ragwacht.reports.judges import calibration_sets, missing_languages, run_languages
 
 DEFAULT_LINKS = {
@@ -31,7 +32,7 @@ MAX_FLIPS_SHOWN = 15
 
 def md_escape(text: object, limit: int = 120) -> str:
     """One line of untrusted text, safe inside a Markdown table cell."""
-    s = " ".join(str(text).split())
+    s = " ".join(strip_bidi(str(text)).split())
     if len(s) > limit:
         s = s[: limit - 1] + "…"
     return _MD_SPECIAL.sub(r"\\\1", s)
@@ -39,7 +40,7 @@ def md_escape(text: object, limit: int = 120) -> str:
 
 def md_code(text: object, limit: int = 60) -> str:
     """Untrusted text as inline code (backticks and line breaks removed)."""
-    s = " ".join(str(text).replace("`", "'").split())
+    s = " ".join(strip_bidi(str(text)).replace("`", "'").split())
     if len(s) > limit:
         s = s[: limit - 1] + "…"
     return f"`{s}`" if s else "` `"
