@@ -7,10 +7,14 @@ cost, a few endpoint and judge failures, and tags for topic, language and diffic
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import json
 import math
 import random
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from ragwacht.evals.record import (
@@ -395,15 +399,17 @@ def build_record(
                 kind="nli",
                 model="MoritzLaurer/mDeBERTa-v3-base-xnli",
                 prompt_version="nli-v1",
-                calibration={
-                    "balanced_accuracy": 0.812,
-                    "kappa": 0.61,
-                    "n": 2000,
-                    "dataset": "halueval_qa_2000",
-                },
+                calibration=None,
             ),
-            JudgeInfo(id="lexical", kind="lexical", weak=True, calibration=None),
+            JudgeInfo(
+                id="lexical",
+                kind="lexical",
+                weak=True,
+                prompt_version="lexical-v1",
+                calibration=lexical_calibration(),
+            ),
         ],
+        dataset_language="nl",
         python="3.11.9",
         platform="Linux-x86_64",
         started_at=started,
@@ -420,6 +426,57 @@ def build_record(
         judge_errors=sum(1 for c in cases if any(m.error for m in c.metrics.values())),
         gate=gate,
     )
+
+
+@functools.cache
+def _lexical_calibration() -> str:
+    """The lexical judge's packaged calibration, as ``ragwacht judges calibrate`` wrote it."""
+    from ragwacht.metrics.calibration import PACKAGED_DIR, CalibrationResult
+
+    path = PACKAGED_DIR / "lexical.json"
+    return CalibrationResult.model_validate_json(path.read_text("utf-8")).model_dump_json()
+
+
+def lexical_calibration() -> dict[str, Any]:
+    """A fresh copy of the real stored calibration of the lexical judge (English sets)."""
+    return json.loads(_lexical_calibration())
+
+
+def dutch_calibration(tmp_dir: Path, n: int = 24) -> dict[str, Any]:
+    """A real calibration of the lexical judge on a small Dutch labelled file.
+
+    The file is written from the fixture passages (faithful: a passage sentence; hallucinated:
+    a sentence about another register) and scored by :func:`calibrate`, so the result has the
+    exact shape and numbers the code produces.
+    """
+    from ragwacht.metrics.calibration import calibrate
+    from ragwacht.metrics.judges.config import LexicalJudgeConfig
+    from ragwacht.metrics.judges.factory import make_verifier
+
+    rng = random.Random(7)
+    topics = list(TOPICS)
+    path = tmp_dir / "labels-nl.jsonl"
+    with path.open("w", encoding="utf-8") as fh:
+        for i in range(n):
+            topic = topics[i % len(topics)]
+            passages = TOPICS[topic][1]
+            hallucinated = i % 2 == 1
+            other = TOPICS[topics[(i + 1) % len(topics)]][1]
+            answer = rng.choice(other if hallucinated else passages)
+            item = {
+                "id": f"nl-{i}",
+                "question": QUESTIONS[topic],
+                "contexts": passages,
+                "answer": answer,
+                "hallucinated": hallucinated,
+            }
+            fh.write(json.dumps(item, ensure_ascii=False) + "\n")
+    result = asyncio.run(
+        calibrate(make_verifier(LexicalJudgeConfig()), path, seed=0, language="nl")
+    )
+    cal = lexical_calibration()
+    cal["runs"].append(result.model_dump(mode="json"))
+    return cal
 
 
 def case_passes(case: CaseResult, metric: str, hib: bool = True) -> bool | None:

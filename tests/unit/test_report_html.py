@@ -171,7 +171,7 @@ def test_run_report_has_every_section(html_nl, record):
     assert ci in text
     assert f"{s.scored} van {s.total}" in text
     assert "zwak" in text
-    assert "0,812" in text and "0,610" in text  # balanced accuracy, kappa
+    assert "0,843" in text and "0,686" in text  # balanced accuracy, kappa (stored calibration)
     # gate: failed rule in words, change with p-value and its significance
     assert "Hallucinatiegraad: gemeten" in text
     assert "p = 0,002" in text and "significant" in text

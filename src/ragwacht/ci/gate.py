@@ -22,6 +22,7 @@ Exit codes: 0 pass, 3 a quality rule failed, 4 the error budget was exceeded (4 
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 import numpy as np
@@ -104,6 +105,11 @@ class GatedMetric(_Model):
     applicable: int = 0
     total: int = 0
     min_detectable_drop: float | None = None
+    min_detectable_paired: bool = Field(
+        default=False,
+        description="min_detectable_drop is for the paired test against the baseline "
+        "(else the unpaired guide for this run alone)",
+    )
 
 
 class GateResult(_Model):
@@ -121,6 +127,7 @@ class GateResult(_Model):
     error_rate: float | None = None
     baseline_run_id: str | None = None
     baseline_git_sha: str | None = None
+    baseline_variant: str | None = None
     dataset_digest: str | None = None
     baseline_dataset_digest: str | None = None
     dataset_changed: bool | None = None
@@ -415,7 +422,9 @@ def _regression(
 ) -> tuple[RuleResult, MetricFlips | None]:
     """The paired comparison with the baseline (decision taken later, after Holm)."""
     assert gm.max_drop is not None
-    name = f"regression {gm.metric} drop <= {gm.max_drop:g}"
+    # A lower-is-better metric regresses by rising: say so in the rule's name.
+    worse = "drop" if gm.higher_is_better else "rise"
+    name = f"regression {gm.metric} {worse} <= {gm.max_drop:g}"
     base = RuleResult(
         name=name,
         kind="regression",
@@ -496,10 +505,13 @@ def _regression(
         )
         base.mcnemar_p = flips.mcnemar_p
     if gm.kind == "score":
-        p_ref = min(1.0, max(0.0, base.baseline))
-        base.min_detectable_drop = stats.min_detectable_drop(
-            len(paired), p_ref, policy.alpha, policy.power
+        # For the paired test this rule runs, from the spread of the per-case differences.
+        base.min_detectable_drop = stats.paired_min_detectable_drop(
+            [x - y for x, y in zip(a, b, strict=True)], policy.alpha, policy.power
         )
+        if math.isfinite(base.min_detectable_drop):
+            gm.min_detectable_drop = base.min_detectable_drop
+            gm.min_detectable_paired = True
     return base, flips
 
 
@@ -623,6 +635,7 @@ def gate(record: RunRecord, baseline: RunRecord | None, policy: GatePolicy) -> G
         result_extra.update(
             baseline_run_id=baseline.run_id,
             baseline_git_sha=baseline.manifest.git_sha,
+            baseline_variant=baseline.variant,
             baseline_dataset_digest=bdigest,
             dataset_changed=changed,
             shared_cases=len(now_ids & base_ids),

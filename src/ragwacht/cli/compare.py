@@ -24,9 +24,8 @@ def command(
     """Run the same golden set through each variant and compare them with the first."""
     from rich.console import Console
     from rich.markup import escape
-    from rich.table import Table
 
-    from ragwacht.evals.compare import compare_variants
+    from ragwacht.evals.compare import compare_variants, comparison_table
 
     names = [v.strip() for v in variants.split(",") if v.strip()]
     outcome = compare_variants(
@@ -39,25 +38,8 @@ def command(
         base_url=base_url,
         refresh=refresh,
     )
-    c = outcome.comparison
     console = Console(highlight=False)
-    t = Table(
-        title=f"{escape(c.suite)}: each variant against '{escape(c.reference)}'",
-        header_style="bold",
-    )
-    for col in ("variant", "metric", "diff", "95% CI", "p", "win/tie/loss", "verdict"):
-        t.add_column(col)
-    for p in c.comparisons:
-        verdict = {True: "better", False: "worse", None: "no clear difference"}[p.better]
-        t.add_row(
-            escape(p.variant),
-            escape(p.metric),
-            "–" if p.mean_diff is None else f"{p.mean_diff:+.3f}",
-            "–" if p.ci_low is None else f"{p.ci_low:+.3f} … {p.ci_high:+.3f}",
-            "–" if p.p_value is None else f"{p.p_value:.3g}",
-            f"{p.wins}/{p.ties}/{p.losses}",
-            verdict,
-        )
+    t = comparison_table(outcome.comparison)
     console.print(t)
     for name, path in outcome.files.items():
         console.print(f"{name:>10}: {escape(str(path))}")

@@ -158,20 +158,69 @@ def diff_cmd(
         _print_diff(result)
 
 
+def _parse_map(text: str | None) -> dict[str, str]:
+    from ragwacht.errors import ConfigError
+
+    out: dict[str, str] = {}
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        source, sep, target = part.partition("=")
+        if not sep or not source.strip() or not target.strip():
+            raise ConfigError(
+                f"cannot read the mapping '{part.strip()}'",
+                field="--map",
+                hint="write source=field pairs, e.g. --map query=question,passages=gold_contexts",
+            )
+        out[source.strip()] = target.strip()
+    return out
+
+
 @app.command("import")
 def import_cmd(
     src: Path = typer.Argument(..., help="Cases file (csv, xlsx, jsonl, yaml) or golden set."),
     to: Path = typer.Option(..., "--to", help="New golden-set folder to create."),
     name: str | None = typer.Option(None, "--name", help="Set name (default: folder name)."),
     force: bool = typer.Option(False, "--force", help="Replace a golden set already there."),
+    mapping: str | None = typer.Option(
+        None,
+        "--map",
+        help="source=field pairs (query=question,...); common names are mapped without it.",
+    ),
+    description: str | None = typer.Option(None, "--description", help="Manifest description."),
+    owner: str | None = typer.Option(None, "--owner", help="Manifest owner (team or person)."),
+    language: str | None = typer.Option(None, "--language", help="Language of the cases (nl)."),
+    licence: str | None = typer.Option(None, "--licence", help="Licence, e.g. CC-BY-4.0."),
+    version: str | None = typer.Option(None, "--version", help="Set version (default 1)."),
 ) -> None:
     """Make a golden-set folder (dataset.yaml + cases.jsonl) from a cases file."""
-    from ragwacht.datasets.io import import_golden_set
+    from ragwacht.datasets.io import import_golden_set, import_mapping
 
-    golden = import_golden_set(src, to, name=name, overwrite=force)
+    columns = import_mapping(src, _parse_map(mapping))
+    if columns:
+        used = ", ".join(f"{k} → {v}" for k, v in columns.items())
+        err_console.print(f"columns mapped: {used} (change with --map source=field)")
+    fields = {
+        "description": description,
+        "owner": owner,
+        "language": language,
+        "licence": licence,
+        "version": version,
+    }
+    golden = import_golden_set(
+        src, to, name=name, overwrite=force, columns=columns, manifest=fields
+    )
     console.print(
         f"imported {len(golden.cases)} cases into {to} as '{golden.manifest.name}', {golden.digest}"
     )
+    m = golden.manifest
+    missing = [k for k in ("description", "owner", "licence") if not getattr(m, k)]
+    if missing:
+        err_console.print(
+            f"dataset.yaml has no {', '.join(missing)}: set them with "
+            + " ".join(f"--{k} ..." for k in missing)
+            + f" or edit {to / 'dataset.yaml'}"
+        )
 
 
 @app.command("export")

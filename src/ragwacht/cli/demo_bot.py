@@ -55,6 +55,14 @@ def serve_command(
 
     def ready(url: str) -> None:
         typer.echo(f"ragwacht demo bot: {len(bot.passages)} passages, {bot.embedder.model_id}")
+        if corpus is not None:
+            from ragwacht.demo.corpus import TITLE_NOTE, corpus_mapping
+
+            mapping = corpus_mapping(corpus)
+            if mapping:
+                used = ", ".join(f"{k} → {v}" for k, v in mapping.items())
+                typer.echo(f"corpus fields mapped: {used}")
+            typer.echo(f"corpus: {TITLE_NOTE}")
         typer.echo(f"listening on {url}  (POST {url}/chat, POST {url}/v1/chat/completions)")
 
     serve(host, port, bot=bot, allow_remote=allow_remote, on_ready=ready)

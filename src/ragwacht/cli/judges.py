@@ -96,6 +96,9 @@ def calibrate(
         None, "--out", help="Result JSON (default: metrics/calibration/<judge_id>.json)."
     ),
     concurrency: int = typer.Option(4, "--concurrency", min=1, help="Items judged at once."),
+    language: str = typer.Option(
+        "en", "--language", help="Language of the labelled items (recorded with the result)."
+    ),
     cache_dir: Path | None = typer.Option(
         Path(".ragwacht/judge-cache"), "--cache-dir", help="Judge cache folder."
     ),
@@ -128,7 +131,13 @@ def calibrate(
     async def go() -> DatasetCalibration:
         try:
             return await run_calibration(
-                verifier, data, limit=limit, seed=seed, balanced=balanced, concurrency=concurrency
+                verifier,
+                data,
+                limit=limit,
+                seed=seed,
+                balanced=balanced,
+                concurrency=concurrency,
+                language=language,
             )
         finally:
             await verifier.aclose()

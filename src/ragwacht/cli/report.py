@@ -28,4 +28,5 @@ def command(
     path = write_run_report(
         run, out if out is not None else record.with_name("report.html"), lang=lang, baseline=base
     )
-    typer.echo(str(path))
+    # Absolute, so the path can be opened from wherever the log is read.
+    typer.echo(str(path.resolve()))

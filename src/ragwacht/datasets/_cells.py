@@ -10,6 +10,12 @@ that form reads back to exactly the same value, else as JSON:
 * ``history``: always a JSON list of ``{"role": ..., "content": ...}``.
 
 A cell whose stripped text starts with ``[`` is read as JSON.
+
+Spreadsheets run a cell that starts with ``=``, ``+``, ``-`` or ``@`` (and, in some, a tab or
+carriage return) as a formula, so text from a curator, a chatbot or an attacker could compute
+or fetch things when a CSV file is opened. Writers for spreadsheets prefix such a cell with a
+``'`` (:func:`neutralise`, as OWASP advises) and readers take the prefix off again
+(:func:`unneutralise`), so a round trip is lossless.
 """
 
 from __future__ import annotations
@@ -34,6 +40,32 @@ LIST_COLUMNS = frozenset({"tags", "gold_contexts", "history"})
 # number-like (also "-1" or "0.5") is taken as the relevance so a bad grade is reported, not
 # silently glued to the doc id.
 _RELEVANCE_SUFFIX = re.compile(r"^(?P<doc>.+):(?P<rel>[+-]?\d+(?:\.\d+)?)$", re.DOTALL)
+
+
+# A cell a spreadsheet may run as a formula: a trigger character, possibly behind quotes that
+# were themselves a neutralising prefix (so prefixing stays reversible).
+_FORMULA_START = re.compile(r"^'*[=+\-@\t\r]")
+
+
+def looks_like_formula(text: str) -> bool:
+    """Whether a spreadsheet may run ``text`` as a formula (or it starts with quotes before one)."""
+    return _FORMULA_START.match(text) is not None
+
+
+def neutralise(text: str) -> str:
+    """``text`` with a ``'`` in front when a spreadsheet would read it as a formula.
+
+    A text that already starts with quotes before a trigger character gets one more, so
+    :func:`unneutralise` can always tell the prefix from the data.
+    """
+    return "'" + text if _FORMULA_START.match(text) else text
+
+
+def unneutralise(text: str) -> str:
+    """Undo :func:`neutralise`: drop the one ``'`` it added, leave any other text alone."""
+    if text.startswith("'") and _FORMULA_START.match(text[1:]):
+        return text[1:]
+    return text
 
 
 class CellError(ValueError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -364,7 +365,7 @@ def _missing(path: Path) -> Loaded:
     return Loaded(path, None, [], [problem], [])
 
 
-def read_golden_set(path: str | Path) -> Loaded:
+def read_golden_set(path: str | Path, columns: Mapping[str, str] | None = None) -> Loaded:
     """Read a golden set from a folder, its ``dataset.yaml``, or a single cases file.
 
     A folder needs ``dataset.yaml`` (whose ``cases_file`` names the cases, default
@@ -412,7 +413,7 @@ def read_golden_set(path: str | Path) -> Loaded:
     else:
         manifest = None
         cases_path = path
-    raw = read_cases_file(cases_path)
+    raw = read_cases_file(cases_path, columns)
     if manifest is None and not path.is_dir():
         header = raw.header
         if header is not None:

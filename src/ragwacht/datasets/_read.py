@@ -12,6 +12,7 @@ import difflib
 import io
 import json
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Any
 import yaml
 
 from ragwacht._yaml import ALIAS_HINT, YamlBombError, compose_checked
-from ragwacht.datasets._cells import COLUMNS, CellError, decode_cell
+from ragwacht.datasets._cells import COLUMNS, CellError, decode_cell, unneutralise
 from ragwacht.errors import Location, Problem
 
 Path_ = tuple[str | int, ...]
@@ -304,12 +305,20 @@ def _column_letter(index: int) -> str:
     return letters
 
 
-def _header(out: RawFile, cells: list[str], line: int) -> list[str | None]:
-    """Map header cells to column names (``None`` = ignored empty column)."""
+def _header(
+    out: RawFile, cells: list[str], line: int, columns: Mapping[str, str] | None = None
+) -> list[str | None]:
+    """Map header cells to column names (``None`` = ignored empty column).
+
+    ``columns`` renames source columns first (``query`` → ``question``), keys compared
+    without case.
+    """
     names: list[str | None] = []
     seen: dict[str, int] = {}
+    rename = {k.strip().lower(): v for k, v in (columns or {}).items()}
     for i, cell in enumerate(cells):
         name = cell.strip().lower()
+        name = rename.get(name, name)
         if not name:
             names.append(None)
             continue
@@ -348,13 +357,19 @@ def _header(out: RawFile, cells: list[str], line: int) -> list[str | None]:
     return names
 
 
-def _rows_to_records(out: RawFile, rows: list[tuple[int, list[str]]], *, cell_refs: bool) -> None:
+def _rows_to_records(
+    out: RawFile,
+    rows: list[tuple[int, list[str]]],
+    *,
+    cell_refs: bool,
+    columns: Mapping[str, str] | None = None,
+) -> None:
     """Header row + data rows (line, cells) → records; empty rows are skipped."""
     rows = [(line, cells) for line, cells in rows if any(c != "" for c in cells)]
     if not rows:
         return
     header_line, header_cells = rows[0]
-    names = _header(out, header_cells, header_line)
+    names = _header(out, header_cells, header_line, columns)
     for line, cells in rows[1:]:
         record = Record({}, line)
         for i, text in enumerate(cells):
@@ -373,7 +388,8 @@ def _rows_to_records(out: RawFile, rows: list[tuple[int, list[str]]], *, cell_re
             if cell_refs:
                 record.cells[name] = f"{_column_letter(i)}{line}"
             try:
-                record.data[name] = decode_cell(name, text)
+                value = decode_cell(name, unneutralise(text))
+                record.data[name] = _gold_ids(value) if name == "gold_contexts" else value
             except CellError as exc:
                 where = f" (cell {record.cells[name]})" if name in record.cells else ""
                 out.problem(f"{exc}{where}", line, name, hint=exc.hint)
@@ -381,7 +397,7 @@ def _rows_to_records(out: RawFile, rows: list[tuple[int, list[str]]], *, cell_re
         out.records.append(record)
 
 
-def read_csv(path: Path, raw: bytes) -> RawFile:
+def read_csv(path: Path, raw: bytes, columns: Mapping[str, str] | None = None) -> RawFile:
     """Read cases from CSV (UTF-8, header row; ``,`` ``;`` or tab separated)."""
     out = RawFile(path)
     text = _decode_utf8(raw, out)
@@ -408,7 +424,7 @@ def read_csv(path: Path, raw: bytes) -> RawFile:
             )
             return out
         rows.append((start, cells))
-    _rows_to_records(out, rows, cell_refs=False)
+    _rows_to_records(out, rows, cell_refs=False, columns=columns)
     return out
 
 
@@ -436,7 +452,25 @@ def _xlsx_text(value: Any) -> str:
     return str(value)
 
 
-def read_xlsx(path: Path, raw: bytes) -> RawFile:
+# The sheet beside the cases that carries the dataset manifest (``field | value`` rows).
+MANIFEST_SHEET = "dataset"
+
+
+def _manifest_sheet(ws: Any) -> Record | None:
+    """The manifest fields on the ``dataset`` sheet (a header row, then field/value rows)."""
+    data: dict[str, Any] = {}
+    lines: dict[Path_, int] = {}
+    for rownum, values in enumerate(ws.iter_rows(values_only=True), start=1):
+        cells = [_xlsx_text(v) for v in values]
+        if rownum == 1 or not cells or not cells[0].strip():
+            continue
+        key = cells[0].strip()
+        data[key] = unneutralise(cells[1]) if len(cells) > 1 else ""
+        lines[(key,)] = rownum
+    return Record(data, 1, field_lines=lines) if data else None
+
+
+def read_xlsx(path: Path, raw: bytes, columns: Mapping[str, str] | None = None) -> RawFile:
     """Read cases from the first sheet of an XLSX workbook (header in the first row)."""
     out = RawFile(path)
     try:
@@ -454,6 +488,8 @@ def read_xlsx(path: Path, raw: bytes) -> RawFile:
             ws = wb.worksheets[0]
             for rownum, values in enumerate(ws.iter_rows(values_only=True), start=1):
                 rows.append((rownum, [_xlsx_text(v) for v in values]))
+            if MANIFEST_SHEET in wb.sheetnames and wb.sheetnames.index(MANIFEST_SHEET) > 0:
+                out.header = _manifest_sheet(wb[MANIFEST_SHEET])
         finally:
             wb.close()
     except Exception as exc:
@@ -463,7 +499,7 @@ def read_xlsx(path: Path, raw: bytes) -> RawFile:
             hint="open and re-save it in Excel or LibreOffice, or export the sheet as CSV UTF-8",
         )
         return out
-    _rows_to_records(out, rows, cell_refs=True)
+    _rows_to_records(out, rows, cell_refs=True, columns=columns)
     return out
 
 
@@ -476,8 +512,108 @@ READERS = {
 }
 
 
-def read_cases_file(path: Path) -> RawFile:
-    """Read a cases file by its extension; a missing or unknown file is one problem."""
+def _gold_ids(value: Any) -> Any:
+    """A list of bare doc ids (``["p1", "p2"]``, as other sets store them) as gold contexts."""
+    if isinstance(value, list):
+        return [{"doc_id": v} if isinstance(v, str | int) and not isinstance(v, bool) else v
+                for v in value]  # fmt: skip
+    return value
+
+
+# Names other golden sets use for the case fields (compared without case); ``datasets import``
+# maps them when the canonical column is absent, and says so.
+FIELD_ALIASES: dict[str, tuple[str, ...]] = {
+    "id": ("qid", "question_id", "query_id", "vraag_id", "case_id", "_id"),
+    "question": ("query", "vraag", "prompt", "input", "question_text", "user_input"),
+    "reference_answer": (
+        "answer", "antwoord", "ground_truth", "reference", "expected_answer", "gold_answer",
+        "referentieantwoord", "expected_output",
+    ),
+    "gold_contexts": (
+        "gold_passage_ids", "gold_passages", "gold_doc_ids", "gold_ids", "relevant_docs",
+        "relevant_doc_ids", "passage_ids", "doc_ids", "context_ids", "bronnen",
+    ),
+    "expected_behavior": ("expected", "behavior", "behaviour", "verwacht_gedrag"),
+    "tags": ("labels", "tag"),
+}  # fmt: skip
+
+
+def source_fields(path: Path) -> list[str]:
+    """The column names (CSV, XLSX) or record keys (JSONL, YAML) of a cases file, in order."""
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".xlsx"):
+        rows = _first_row(path) if suffix == ".csv" else _first_xlsx_row(path)
+        return [c.strip() for c in rows if c.strip()]
+    raw = read_cases_file(path)
+    keys: dict[str, None] = {}
+    for r in raw.records:
+        if isinstance(r.data, dict):
+            keys.update(dict.fromkeys(str(k) for k in r.data))
+    return list(keys)
+
+
+def _first_row(path: Path) -> list[str]:
+    text = path.read_bytes().decode("utf-8-sig", errors="replace")
+    first = text.split("\n", 1)[0]
+    delimiter = max((",", ";", "\t"), key=lambda d: (first.count(d), d == ","))
+    return next(csv.reader(io.StringIO(first), delimiter=delimiter), [])
+
+
+def _first_xlsx_row(path: Path) -> list[str]:
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        for values in wb.worksheets[0].iter_rows(values_only=True, max_row=1):
+            return [_xlsx_text(v) for v in values]
+    finally:
+        wb.close()
+    return []
+
+
+def auto_mapping(fields: Sequence[str]) -> dict[str, str]:
+    """Source field → case field for the :data:`FIELD_ALIASES` found in ``fields``.
+
+    A field is mapped only when its target is not present itself, and each target once.
+    """
+    present = {f.strip().lower() for f in fields}
+    out: dict[str, str] = {}
+    taken: set[str] = set()
+    for f in fields:
+        low = f.strip().lower()
+        if low in COLUMNS:
+            continue
+        for target, aliases in FIELD_ALIASES.items():
+            if low in aliases and target not in present and target not in taken:
+                out[f] = target
+                taken.add(target)
+                break
+    return out
+
+
+def _rename(out: RawFile, columns: Mapping[str, str]) -> None:
+    """Apply ``columns`` to JSONL/YAML records (keys compared without case)."""
+    rename = {k.strip().lower(): v for k, v in columns.items()}
+    for r in out.records:
+        if not isinstance(r.data, dict):
+            continue
+        data: dict[str, Any] = {}
+        for k, v in r.data.items():
+            target = rename.get(str(k).strip().lower())
+            if target is None:
+                data[k] = v
+                continue
+            data[target] = _gold_ids(v) if target == "gold_contexts" else v
+            if (k,) in r.field_lines:
+                r.field_lines[(target,)] = r.field_lines[(k,)]
+        r.data = data
+
+
+def read_cases_file(path: Path, columns: Mapping[str, str] | None = None) -> RawFile:
+    """Read a cases file by its extension; a missing or unknown file is one problem.
+
+    ``columns`` maps source column or key names to case fields (``query`` → ``question``).
+    """
     suffix = path.suffix.lower()
     reader = READERS.get(suffix)
     if reader is None:
@@ -493,4 +629,9 @@ def read_cases_file(path: Path) -> RawFile:
         out = RawFile(path)
         out.problem(f"cannot read file: {exc.strerror or exc}", hint="check the path")
         return out
-    return reader(path, raw)
+    if suffix in (".csv", ".xlsx"):
+        return read_csv(path, raw, columns) if suffix == ".csv" else read_xlsx(path, raw, columns)
+    out = reader(path, raw)
+    if columns:
+        _rename(out, columns)
+    return out

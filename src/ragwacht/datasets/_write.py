@@ -14,8 +14,8 @@ from typing import Any
 
 import yaml
 
-from ragwacht.datasets._cells import COLUMNS, encode_cell
-from ragwacht.datasets._read import CASE_SUFFIXES
+from ragwacht.datasets._cells import COLUMNS, encode_cell, looks_like_formula, neutralise
+from ragwacht.datasets._read import CASE_SUFFIXES, MANIFEST_SHEET
 from ragwacht.datasets.models import DatasetManifest, GoldenCase
 from ragwacht.errors import ConfigError
 
@@ -94,14 +94,14 @@ def _rows(cases: Sequence[GoldenCase]) -> list[list[str]]:
 def csv_bytes(cases: Sequence[GoldenCase]) -> bytes:
     """Cases as CSV: UTF-8 with a byte-order mark (so Excel reads the accents), header row.
 
-    Cells are written verbatim, a text starting with ``=`` included: the file must read back
-    to the same data, so it is not "defused" against spreadsheet formulas. Golden sets come
-    from their curators; open untrusted CSV files in a text editor, not a spreadsheet.
+    A cell a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``, tab, CR first) is
+    written with a ``'`` in front (:func:`~ragwacht.datasets._cells.neutralise`); the CSV
+    reader takes it off again, so the file reads back to the same cases and digest.
     """
     buf = io.StringIO(newline="")
     writer = csv.writer(buf)
     writer.writerow(COLUMNS)
-    writer.writerows(_rows(cases))
+    writer.writerows([neutralise(cell) for cell in row] for row in _rows(cases))
     return buf.getvalue().encode("utf-8-sig")
 
 
@@ -115,8 +115,27 @@ def ooxml_escape(text: str) -> str:
     return _XLSX_ESCAPE.sub(lambda m: f"_x{ord(m.group(0)):04X}_", text)
 
 
-def xlsx_bytes(cases: Sequence[GoldenCase]) -> bytes:
-    """Cases on the first sheet of an XLSX workbook, every cell stored as text."""
+# Manifest fields written to the XLSX ``dataset`` sheet (schema_version and cases_file belong
+# to the folder form, not to a workbook).
+XLSX_MANIFEST_FIELDS = ("name", "version", "description", "owner", "language", "licence")
+
+
+def _text_cell(cell: Any, text: str) -> None:
+    """Keep a cell text: no formulas from a leading ``=``, no numbers from ``0012``."""
+    cell.data_type = "s"
+    if looks_like_formula(text):
+        # Excel's own marker for "typed with a leading apostrophe": shown and edited as text,
+        # and the stored value stays exactly the text.
+        cell.quotePrefix = True
+
+
+def xlsx_bytes(cases: Sequence[GoldenCase], manifest: DatasetManifest | None = None) -> bytes:
+    """Cases on the first sheet of an XLSX workbook, every cell stored as text.
+
+    With ``manifest``, a second sheet ``dataset`` holds its fields (name, version,
+    description, owner, language, licence) as ``field | value`` rows, which the XLSX reader
+    takes as the set's manifest.
+    """
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -139,13 +158,23 @@ def xlsx_bytes(cases: Sequence[GoldenCase]) -> bytes:
                     field=name,
                     hint="export to JSONL or CSV instead",
                 )
-            cell = ws.cell(row=rownum, column=colnum, value=escaped)
-            # Text stays text: no formulas from a leading "=", no numbers from "0012".
-            cell.data_type = "s"
+            _text_cell(ws.cell(row=rownum, column=colnum, value=escaped), text)
     ws.freeze_panes = "A2"
     widths = {"id": 14, "question": 60, "reference_answer": 60, "expected_behavior": 12}
     for i, name in enumerate(COLUMNS):
         ws.column_dimensions[chr(65 + i)].width = widths.get(name, 30)
+    if manifest is not None:
+        ms = wb.create_sheet(MANIFEST_SHEET)
+        ms.append(["field", "value"])
+        for cell in ms[1]:
+            cell.font = Font(bold=True)
+        data = manifest.model_dump(mode="json")
+        for rownum, key in enumerate(XLSX_MANIFEST_FIELDS, start=2):
+            ms.cell(row=rownum, column=1, value=key)
+            value = str(data[key])
+            _text_cell(ms.cell(row=rownum, column=2, value=ooxml_escape(value)), value)
+        ms.column_dimensions["A"].width = 14
+        ms.column_dimensions["B"].width = 80
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

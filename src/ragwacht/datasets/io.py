@@ -10,12 +10,13 @@ through a spreadsheet. Loading validates everything and raises one
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from ragwacht.datasets._cells import COLUMNS
 from ragwacht.datasets._check import MANIFEST_NAMES, Loaded, check_records, read_golden_set
-from ragwacht.datasets._read import CASE_SUFFIXES, read_cases_file
-from ragwacht.datasets._write import atomic_write, manifest_bytes, writer_for
+from ragwacht.datasets._read import CASE_SUFFIXES, auto_mapping, read_cases_file, source_fields
+from ragwacht.datasets._write import atomic_write, manifest_bytes, writer_for, xlsx_bytes
 from ragwacht.datasets.digest import digest_cases
 from ragwacht.datasets.models import DatasetManifest, GoldenCase, GoldenSet
 from ragwacht.errors import ConfigError, Problem, RagwachtError
@@ -24,6 +25,7 @@ __all__ = [
     "CASE_SUFFIXES",
     "export_golden_set",
     "import_golden_set",
+    "import_mapping",
     "load_cases",
     "load_golden_set",
     "save_golden_set",
@@ -92,13 +94,17 @@ def load_cases(path: str | Path) -> list[GoldenCase]:
     return checked.cases
 
 
-def write_cases(cases: Sequence[GoldenCase], path: str | Path) -> Path:
+def write_cases(
+    cases: Sequence[GoldenCase], path: str | Path, *, manifest: DatasetManifest | None = None
+) -> Path:
     """Write cases to ``path`` in the format its extension names.
 
     Args:
         cases: The cases, written in this order.
         path: Target ``.jsonl``, ``.yaml``/``.yml``, ``.csv`` or ``.xlsx`` file (replaced
             atomically; parent folders are created).
+        manifest: The set's manifest; an XLSX workbook keeps it on a ``dataset`` sheet (the
+            other formats hold cases only).
 
     Returns:
         The path written.
@@ -109,7 +115,8 @@ def write_cases(cases: Sequence[GoldenCase], path: str | Path) -> Path:
 
     """
     path = Path(path)
-    data = writer_for(path)(cases)
+    writer = writer_for(path)
+    data = xlsx_bytes(cases, manifest) if writer is xlsx_bytes else writer(cases)
     atomic_write(path, data)
     return path
 
@@ -145,6 +152,8 @@ def import_golden_set(
     *,
     name: str | None = None,
     overwrite: bool = False,
+    columns: Mapping[str, str] | None = None,
+    manifest: Mapping[str, str | None] | None = None,
 ) -> GoldenSet:
     """Turn a cases file (or another golden set) into a golden-set folder.
 
@@ -153,6 +162,10 @@ def import_golden_set(
         to: The new folder; it gets ``dataset.yaml`` and ``cases.jsonl``.
         name: The set's name; default: the name in ``src``'s YAML header, else the folder name.
         overwrite: Replace a golden set already in ``to``.
+        columns: Source column (or key) → case field, e.g. ``{"query": "question"}``; see
+            :func:`import_mapping` for the mapping of common names.
+        manifest: Manifest fields (description, owner, language, licence, version) that
+            replace those of ``src``.
 
     Returns:
         The imported set (validated; same digest as ``src``).
@@ -172,7 +185,7 @@ def import_golden_set(
         )
     if to.exists() and not to.is_dir():
         raise ConfigError("target exists and is not a folder", file=to, hint="choose a folder")
-    loaded = _to_set(read_golden_set(src))
+    loaded = _to_set(read_golden_set(src, columns))
     src_path = Path(src)
     from_file = src_path.is_file() and src_path.name not in MANIFEST_NAMES
     fields = loaded.manifest.model_dump()
@@ -180,14 +193,55 @@ def import_golden_set(
         fields["name"] = to.name or fields["name"]
     if name is not None:
         fields["name"] = name
+    for key, value in (manifest or {}).items():
+        if value is not None:
+            fields[key] = value
     fields["cases_file"] = "cases.jsonl"
     try:
-        manifest = DatasetManifest.model_validate(fields)
+        new_manifest = DatasetManifest.model_validate(fields)
     except ValueError as exc:
-        raise ConfigError(f"invalid set name: {exc}", field="name", hint="use --name") from None
-    golden = GoldenSet(manifest=manifest, cases=loaded.cases, path=str(to))
+        raise ConfigError(
+            f"invalid manifest field: {exc}", field="name", hint="check --name and the flags"
+        ) from None
+    golden = GoldenSet(manifest=new_manifest, cases=loaded.cases, path=str(to))
     save_golden_set(golden, to)
     return golden
+
+
+def import_mapping(src: str | Path, explicit: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The column mapping an import of ``src`` uses: common names detected, ``explicit`` wins.
+
+    Common names of other golden sets (``query``/``vraag`` → ``question``, ``answer``/
+    ``antwoord`` → ``reference_answer``, ``gold_passage_ids`` → ``gold_contexts``, ...) are
+    mapped when the canonical column is absent.
+
+    Args:
+        src: The cases file (a folder's cases file is read through its ``dataset.yaml``).
+        explicit: Source name → case field given by the user (``--map query=question``).
+
+    Returns:
+        Source name → case field, only the names that change.
+
+    Raises:
+        ConfigError: ``explicit`` maps to something that is not a case field.
+
+    """
+    for source, target in (explicit or {}).items():
+        if target not in COLUMNS:
+            raise ConfigError(
+                f"cannot map '{source}' to '{target}': not a case field",
+                field="--map",
+                hint="map to one of: " + ", ".join(COLUMNS),
+            )
+    path = Path(src)
+    if path.is_dir() or path.name in MANIFEST_NAMES:
+        return dict(explicit or {})
+    fields = source_fields(path) if path.is_file() else []
+    detected = auto_mapping([f for f in fields if f not in (explicit or {})])
+    taken = set((explicit or {}).values())
+    out = {k: v for k, v in detected.items() if v not in taken}
+    out.update(explicit or {})
+    return out
 
 
 def export_golden_set(src: str | Path, to: str | Path) -> GoldenSet:
@@ -208,7 +262,7 @@ def export_golden_set(src: str | Path, to: str | Path) -> GoldenSet:
     to = Path(to)
     writer_for(to)  # fail on a bad extension before reading anything
     golden = load_golden_set(src)
-    write_cases(golden.cases, to)
+    write_cases(golden.cases, to, manifest=golden.manifest)
     back = check_records(read_cases_file(to))
     if back.problems or digest_cases(back.cases) != golden.digest:
         raise RagwachtError(

@@ -3,6 +3,12 @@
 A team can point the bot at its own documents: ``passages.jsonl`` (one
 ``{"id", "text", "title"?, ...}`` object per line; other fields are kept as metadata) or a
 folder of ``.txt`` / ``.md`` files, each split into passages at blank lines.
+
+Common field names of other corpora are mapped as ``datasets import`` maps case columns
+(:data:`FIELD_ALIASES`: ``passage_id`` or ``doc_id`` → ``id``, ``passage`` or ``content`` →
+``text``, ``titel`` → ``title``); :func:`corpus_mapping` says which were used. The ``title`` is
+indexed and embedded together with the text (BM25 and dense retrieval both see
+``title + text``), so a title that repeats a question's words helps that passage rank.
 """
 
 from __future__ import annotations
@@ -40,6 +46,49 @@ class Passage(BaseModel):
     def sentences(self) -> list[str]:
         """The passage text split into sentences."""
         return split_sentences(self.text)
+
+
+# Other corpora's names for the passage fields; used only when the canonical name is absent.
+FIELD_ALIASES: dict[str, tuple[str, ...]] = {
+    "id": ("passage_id", "doc_id", "docid", "pid", "document_id", "_id"),
+    "text": ("passage", "content", "contents", "body", "tekst", "passage_text"),
+    "title": ("titel", "heading", "kop", "passage_title", "doc_title"),
+}
+TITLE_NOTE = "the title is indexed and embedded together with the text"
+
+
+def _mapped_fields(keys: Sequence[str]) -> dict[str, str]:
+    """Source field → passage field for the aliases present in ``keys``."""
+    out: dict[str, str] = {}
+    for target, aliases in FIELD_ALIASES.items():
+        if target in keys:
+            continue
+        hit = next((a for a in aliases if a in keys), None)
+        if hit is not None:
+            out[hit] = target
+    return out
+
+
+def corpus_mapping(path: str | Path) -> dict[str, str]:
+    """The field names a JSONL corpus uses for ``id``/``text``/``title`` (first line read).
+
+    Returns:
+        Source field → passage field, for the aliases the loader will apply (empty when the
+        file uses the canonical names, or is not JSONL).
+
+    """
+    p = Path(path)
+    if p.suffix.lower() != ".jsonl" or not p.is_file():
+        return {}
+    with p.open(encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                try:
+                    obj = json.loads(line)
+                except json.JSONDecodeError:
+                    return {}
+                return _mapped_fields(list(obj)) if isinstance(obj, dict) else {}
+    return {}
 
 
 def default_corpus_path() -> Path:
@@ -147,6 +196,10 @@ def _load_jsonl(path: Path) -> list[Passage]:
                     line=lineno,
                     hint='{"id": ..., "text": ...}',
                 )
+            mapped = _mapped_fields(list(obj))
+            obj = {mapped.get(k, k): v for k, v in obj.items()}
+            if isinstance(obj.get("id"), int) and not isinstance(obj.get("id"), bool):
+                obj["id"] = str(obj["id"])  # numeric passage ids are common in exports
             known = {k: obj[k] for k in ("id", "text", "title") if k in obj}
             meta = {k: str(v) for k, v in obj.items() if k not in known}
             try:
@@ -159,7 +212,9 @@ def _load_jsonl(path: Path) -> list[Passage]:
                     file=path,
                     line=lineno,
                     field=field,
-                    hint="each line needs a non-empty string 'id' and 'text'",
+                    hint="each line needs a non-empty string 'id' and 'text' (also read from "
+                    "'passage_id'/'doc_id' and 'passage'/'content'); 'title' is optional and "
+                    "indexed with the text",
                 ) from None
     return out
 

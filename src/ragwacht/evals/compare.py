@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -210,6 +211,59 @@ def compare_records(
         disagreements=disagreements[:max_disagreements],
         dataset_digest=ref.manifest.dataset_digest,
     )
+
+
+def comparison_table(c: ComparisonRecord) -> Any:
+    """The terminal table of a comparison, showing what decides each verdict.
+
+    Each variant's metrics are several tests, so the verdict is taken on the Holm-adjusted
+    p-value (against ``alpha``); the table shows that value next to the unadjusted one, and
+    names the interval it prints (a 95% paired bootstrap interval of the mean difference,
+    not adjusted for multiplicity).
+
+    Returns:
+        A ``rich.table.Table``.
+
+    """
+    from rich.markup import escape
+    from rich.table import Table
+
+    # Suite and variant names are the user's text: printed literally, never as Rich markup.
+    t = Table(
+        title=f"{escape(c.suite)}: each variant against '{escape(c.reference)}'",
+        header_style="bold",
+        caption=(
+            f"verdict: better/worse when the Holm-adjusted p < {c.alpha:g} (Holm across each "
+            "variant's metrics, two-sided paired sign-flip test); CI: 95% paired bootstrap of "
+            "the mean difference (unadjusted)"
+        ),
+    )
+    for col in (
+        "variant",
+        "metric",
+        "diff",
+        "95% CI (paired bootstrap)",
+        "p (unadjusted)",
+        "p (Holm, decides)",
+        "win/tie/loss",
+        "verdict",
+    ):
+        t.add_column(col)
+    for p in c.comparisons:
+        verdict = {True: "better", False: "worse", None: "no clear difference"}[p.better]
+        if p.p_value is None:
+            verdict = "not tested"
+        t.add_row(
+            escape(p.variant),
+            escape(p.metric),
+            "–" if p.mean_diff is None else f"{p.mean_diff:+.3f}",
+            "–" if p.ci_low is None or p.ci_high is None else f"{p.ci_low:+.3f} … {p.ci_high:+.3f}",
+            "–" if p.p_value is None else f"{p.p_value:.3g}",
+            "–" if p.p_adjusted is None else f"{p.p_adjusted:.3g}",
+            f"{p.wins}/{p.ties}/{p.losses}",
+            verdict,
+        )
+    return t
 
 
 @dataclass

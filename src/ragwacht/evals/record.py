@@ -51,6 +51,7 @@ class Manifest(_Model):
     dataset_version: str
     dataset_digest: str
     dataset_path: str | None = None
+    dataset_language: str | None = None
     endpoint_profile: dict[str, Any] = Field(default_factory=dict)
     variant: str = "default"
     variant_settings: dict[str, Any] = Field(default_factory=dict)

@@ -289,23 +289,42 @@ def _judge_infos(
     return list(infos.values())
 
 
+CASE_TABLE_COLUMNS = ("case_id", "tags", "error", "latency_ms", "answer")
+
+
+def case_table_header(metric_ids: Sequence[str]) -> list[str]:
+    """Column names of ``cases.csv``: fixed columns, then one per metric, all distinct.
+
+    A metric named like a fixed column (``latency_ms``) gets a ``metric:`` prefix, so a
+    spreadsheet or ``pandas.read_csv`` never sees two columns of the same name.
+    """
+    fixed = set(CASE_TABLE_COLUMNS)
+    return [*CASE_TABLE_COLUMNS, *(f"metric:{m}" if m in fixed else m for m in metric_ids)]
+
+
 def write_case_table(record: RunRecord, path: Path) -> Path:
-    """Per-case CSV: one row per case with every metric value (empty = not scored)."""
+    """Per-case CSV: one row per case with every metric value (empty = not scored).
+
+    The file is meant for spreadsheets: text cells that a spreadsheet would run as a formula
+    (answers, ids, tags starting with ``=``, ``+``, ``-``, ``@``) get a leading ``'``.
+    """
+    from ragwacht.datasets._cells import neutralise
+
     metric_ids = list(record.summary)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".csv.tmp")
     with tmp.open("w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["case_id", "tags", "error", "latency_ms", "answer", *metric_ids])
+        w.writerow(case_table_header(metric_ids))
         for c in record.cases:
             r = c.response
             w.writerow(
                 [
-                    c.case_id,
-                    ";".join(c.tags),
-                    r.error or "",
+                    neutralise(c.case_id),
+                    neutralise(";".join(c.tags)),
+                    neutralise(r.error or ""),
                     "" if r.latency_ms is None else f"{r.latency_ms:.1f}",
-                    (r.answer or "")[:2000],
+                    neutralise((r.answer or "")[:2000]),
                     *[
                         "" if (m := c.metrics.get(mid)) is None or m.value is None else m.value
                         for mid in metric_ids
@@ -343,6 +362,14 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
     if opts.base_url:
         profile = profile.with_base_url(opts.base_url)
     out_dir = prepare_out_dir((opts.out_dir or default_out_dir(spec, variant_name)).resolve())
+    notes: list[str] = []
+    if not spec.project_root_found:
+        # Say where things went: without a project marker they sit beside the suite file.
+        notes.append(
+            f"no project root (pyproject.toml, .git or ragwacht.yaml) above {spec.path}: "
+            f"outputs are in {out_dir}, caches in {state_dir(spec).resolve()}; add an empty "
+            "ragwacht.yaml to the project folder or pass --out"
+        )
 
     verifiers = build_verifiers(spec)
     metrics = build_metrics(spec, verifiers)
@@ -388,6 +415,7 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
         dataset_version=gs.manifest.version,
         dataset_digest=gs.digest,
         dataset_path=_rel(gs.path, root),
+        dataset_language=gs.manifest.language or spec.lang,
         endpoint_profile=redact_public(profile.public_dict()),
         variant=variant_name,
         variant_settings=redact_public(variant.model_dump(mode="json", exclude={"name"})),
@@ -485,7 +513,7 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
         cases=case_results,
         summary=summary,
         endpoint_errors=sum(1 for c in case_results if c.response.error is not None),
-        warnings=[cache_note] if cache_note else [],
+        warnings=notes + ([cache_note] if cache_note else []),
         judge_errors=sum(1 for c in case_results if any(m.error for m in c.metrics.values())),
     )
     files: dict[str, Path] = {}

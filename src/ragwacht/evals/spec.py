@@ -160,6 +160,16 @@ class SuiteSpec(_Strict):
                 return d
         return start
 
+    @property
+    def project_root_found(self) -> bool:
+        """Whether a project marker was found (else :attr:`project_root` is the suite folder)."""
+        start = self.path.parent if self.path else Path.cwd()
+        return any(
+            (d / m).exists()
+            for d in [start, *start.parents]
+            for m in ("pyproject.toml", ".git", "ragwacht.yaml")
+        )
+
     def variant_names(self) -> list[str]:
         """Declared variants, the default first."""
         names = list(self.variants) or [DEFAULT_VARIANT]

@@ -86,6 +86,9 @@ class DatasetCalibration(_Model):
     dataset: str
     data_file: str
     data_sha256: str
+    language: str | None = Field(
+        None, description="language the judge was told the items are in (None: not recorded)"
+    )
     n_items: int
     n_scored: int
     n_failed: int
@@ -408,6 +411,7 @@ def summarize(
     verifier: Any = None,
     wall_s: float = 0.0,
     resamples: int = 2000,
+    language: str | None = None,
 ) -> DatasetCalibration:
     """Turn outcomes into a :class:`DatasetCalibration`."""
     scored = [o for o in outcomes if o.predicted is not None]
@@ -422,6 +426,7 @@ def summarize(
         dataset=dataset,
         data_file=path.name,
         data_sha256=file_sha256(path) if path.is_file() else "",
+        language=language,
         n_items=len(outcomes),
         n_scored=len(scored),
         n_failed=len(outcomes) - len(scored),
@@ -503,13 +508,20 @@ async def calibrate(
     balanced: bool = False,
     concurrency: int = 4,
     on_done: Callable[[ItemOutcome], None] | None = None,
+    language: str = "en",
 ) -> DatasetCalibration:
-    """Score ``verifier`` against the labels in ``data_file`` (see :func:`load_labelled`)."""
+    """Score ``verifier`` against the labels in ``data_file`` (see :func:`load_labelled`).
+
+    ``language`` is the language of the labelled items; the judge is told it and the result
+    records it, so a report can say whether a judge was measured in the suite's language.
+    """
     items = load_labelled(data_file, limit=limit, seed=seed, balanced=balanced)
     if not items:
         raise ConfigError("no labelled items in the file", file=data_file)
     start = time.perf_counter()
-    outcomes = await judge_items(verifier, items, concurrency=concurrency, on_done=on_done)
+    outcomes = await judge_items(
+        verifier, items, concurrency=concurrency, on_done=on_done, language=language
+    )
     return summarize(
         outcomes,
         dataset=Path(data_file).stem,
@@ -519,6 +531,7 @@ async def calibrate(
         balanced=balanced,
         verifier=verifier,
         wall_s=time.perf_counter() - start,
+        language=language,
     )
 
 

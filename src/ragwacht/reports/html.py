@@ -33,7 +33,9 @@ from ragwacht import __version__
 from ragwacht._env import redact_mapping
 from ragwacht.evals.record import CaseResult, MetricSummary, RunRecord, write_atomic
 from ragwacht.reports import svg
+from ragwacht.reports._bidi import strip_bidi
 from ragwacht.reports.i18n import Translator
+from ragwacht.reports.judges import calibration_sets, missing_languages, run_languages
 from ragwacht.reports.safety import safety_view
 
 # Display limits that keep a 1,000-case report small (< 5 MB). Each distinct source text is
@@ -49,6 +51,12 @@ PREVIEW_CHARS = 160
 # Evidence of a claim: the sentence of the judge's passage that matches the claim best.
 EVIDENCE_CHARS = 200
 SUMMARY_QUESTION_CHARS = 110
+# Untrusted long texts (an answer, question, reference or error can be megabytes) are cut for
+# display, with a note giving the full length; the record keeps them whole.
+ANSWER_CHARS = 20_000
+TEXT_CHARS = 5_000
+CLAIM_CHARS = 1_000
+MAX_CLAIMS = 200
 WORST_CASES = 10
 MAX_DISAGREEMENTS = 150
 TAG_ORDER = ("topic", "lang", "language", "difficulty", "source")
@@ -217,6 +225,9 @@ class RuleView:
     p_value: float | None
     passed: bool | None
     message: str | None
+    p_raw: float | None = None
+    p_adjusted: float | None = None
+    higher_is_better: bool = True
 
     @property
     def unit_metric(self) -> str:
@@ -247,6 +258,8 @@ class FlipView:
     case_id: str
     direction: str  # "pass_to_fail" | "fail_to_pass"
     metrics: list[str] = field(default_factory=list)
+    # Per metric: (metric, value in the baseline, value now), formatted; filled in by the report.
+    values: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -264,6 +277,13 @@ class GateView:
     min_detectable: dict[str, float] = field(default_factory=dict)
     min_detectable_n: int | None = None
     has_baseline: bool | None = None
+    min_detectable_paired: bool = False
+    case_pass: dict[str, float] = field(default_factory=dict)
+    family_wise: str | None = None
+    baseline_run_id: str | None = None
+    baseline_git_sha: str | None = None
+    baseline_variant: str | None = None
+    shared_cases: int | None = None
 
 
 def _flip_items(raw: Any, direction: str) -> list[FlipView]:
@@ -323,6 +343,11 @@ def gate_view(gate: Mapping[str, Any] | None) -> GateView:
     if status == "fail" and exit_code == 4:
         status = "error"
 
+    hib = {
+        str(gm.get("metric")): bool(gm.get("higher_is_better", True))
+        for gm in _get(gate, "metrics", default=[]) or []
+        if isinstance(gm, Mapping)
+    }
     rules: list[RuleView] = []
     raw_rules = _get(gate, "rules", "results", "checks", default=[])
     if isinstance(raw_rules, Mapping):
@@ -352,6 +377,9 @@ def gate_view(gate: Mapping[str, Any] | None) -> GateView:
                 p_value=_float(_get(r, "p_adjusted", "p_value_adjusted", "p_value", "p")),
                 passed=bool(ok) if ok is not None else None,
                 message=_get(r, "message", "reason", "detail"),
+                p_raw=_float(_get(r, "p_value", "p")),
+                p_adjusted=_float(_get(r, "p_adjusted", "p_value_adjusted")),
+                higher_is_better=hib.get(str(metric), True),
             )
         )
 
@@ -401,11 +429,15 @@ def gate_view(gate: Mapping[str, Any] | None) -> GateView:
             mdd_n = n_val
     elif (f := _float(mdd_raw)) is not None:
         mdd["*"] = f
+    mdd_paired = False
     if not mdd:
         # Per gated metric (``GateResult.metrics[].min_detectable_drop``).
+        paired_flags = []
         for gm in _get(gate, "metrics", default=[]) or []:
             if isinstance(gm, Mapping) and (v := _float(gm.get("min_detectable_drop"))) is not None:
                 mdd[str(gm.get("metric"))] = v
+                paired_flags.append(bool(gm.get("min_detectable_paired")))
+        mdd_paired = bool(paired_flags) and all(paired_flags)
     reasons = _get(gate, "reasons", "messages", default=[])
     baseline_present = _get(gate, "has_baseline", "baseline_found")
     if baseline_present is None and _get(gate, "baseline_run_id", "baseline") is not None:
@@ -424,6 +456,17 @@ def gate_view(gate: Mapping[str, Any] | None) -> GateView:
         if isinstance(mdd_n, int)
         else _get(gate, "n_shared", "shared_cases", "n", "cases"),
         has_baseline=bool(baseline_present) if baseline_present is not None else None,
+        min_detectable_paired=mdd_paired,
+        case_pass={
+            str(gm.get("metric")): v
+            for gm in _get(gate, "metrics", default=[]) or []
+            if isinstance(gm, Mapping) and (v := _float(gm.get("case_pass"))) is not None
+        },
+        family_wise=_get(gate, "family_wise"),
+        baseline_run_id=_get(gate, "baseline_run_id"),
+        baseline_git_sha=_get(gate, "baseline_git_sha"),
+        baseline_variant=_get(gate, "baseline_variant"),
+        shared_cases=_get(gate, "shared_cases"),
     )
 
 
@@ -615,6 +658,12 @@ class CaseView:
     tokens: str
     attempts: int
     question_in_summary: bool
+    no_source: bool = False
+    # Full lengths of texts cut for display (None: shown whole); claims left out.
+    answer_cut: int | None = None
+    question_cut: int | None = None
+    reference_cut: int | None = None
+    claims_cut: int = 0
 
 
 def _case_quality(
@@ -627,24 +676,99 @@ def _case_quality(
         if res.value is None or (s is not None and s.kind != "score"):
             continue
         hib = s.higher_is_better if s is not None else True
-        vals.append((_oriented(max(0.0, min(1.0, res.value)), hib), mid))
+        score = case_score(mid, res.value, case)
+        vals.append((_oriented(max(0.0, min(1.0, score)), hib), mid))
     if not vals:
         return None, None
     return sum(v for v, _ in vals) / len(vals), min(vals)[1]
 
 
-def case_status(case: CaseResult, summary: Mapping[str, MetricSummary]) -> str:
-    """``error`` (no answer), ``problem`` (a score on the wrong side of 0.5) or ``ok``."""
+# Retrieval metrics by name: ``recall@5``, ``precision@5``, ``hit@1``, ``mrr``, ``ndcg@5``,
+# ``map``, ``r_precision``.
+_RETRIEVAL = re.compile(r"^(recall|precision|hit|ndcg|map|mrr|r_precision)(@(\d+))?$")
+DEFAULT_CASE_PASS = 0.5
+
+
+def is_retrieval_metric(metric: str) -> bool:
+    """Whether ``metric`` is one of the retrieval metrics (recall@k, precision@k, ...)."""
+    return _RETRIEVAL.match(metric) is not None
+
+
+def case_score(metric: str, value: float, case: CaseResult) -> float:
+    """A case's value of ``metric`` on the scale its pass mark applies to.
+
+    precision@k cannot exceed ``min(k, n_gold) / k`` (with two gold passages precision@5 is at
+    most 0.4), so it is taken relative to that achievable maximum; other metrics as they are.
+    """
+    m = _RETRIEVAL.match(metric)
+    if m is not None and m.group(1) == "precision" and m.group(3):
+        k = int(m.group(3))
+        n_gold = len(set(case.gold_doc_ids))
+        best = min(k, n_gold) / k if k > 0 else 0.0
+        if best > 0:
+            return min(1.0, value / best)
+    return value
+
+
+def no_relevant_source(case: CaseResult) -> bool:
+    """Every retrieval metric of the case was scored and is 0: nothing relevant came back."""
+    vals = [
+        r.value
+        for mid, r in case.metrics.items()
+        if is_retrieval_metric(mid) and r.value is not None
+    ]
+    return bool(vals) and all(v <= 0.0 for v in vals)
+
+
+def _below_mark(
+    mid: str,
+    value: float,
+    case: CaseResult,
+    s: MetricSummary | None,
+    marks: Mapping[str, float] | None,
+) -> bool:
+    hib = s.higher_is_better if s is not None else True
+    mark = (marks or {}).get(mid, DEFAULT_CASE_PASS)
+    score = case_score(mid, value, case)
+    # The gate's own pass mark where it set one (``case_pass``), oriented like the metric.
+    return score < mark if hib else score > mark
+
+
+def case_status(
+    case: CaseResult,
+    summary: Mapping[str, MetricSummary],
+    marks: Mapping[str, float] | None = None,
+) -> str:
+    """``error`` (no answer), ``problem`` (a score on the wrong side of its pass mark) or ``ok``.
+
+    Args:
+        case: the case.
+        summary: the run's metric summaries (direction and kind of each metric).
+        marks: per-metric pass marks (the gate's ``case_pass``); 0.5 where none is given.
+            precision@k is compared relative to its achievable maximum (:func:`case_score`).
+
+    """
     if case.response.error is not None:
         return "error"
     for mid, res in case.metrics.items():
         s = summary.get(mid)
         if res.value is None or (s is not None and s.kind != "score"):
             continue
-        hib = s.higher_is_better if s is not None else True
-        if _oriented(res.value, hib) < 0.5:
+        if _below_mark(mid, res.value, case, s, marks):
             return "problem"
     return "ok"
+
+
+def _display(text: str, limit: int) -> tuple[str, int | None]:
+    """``text`` cut at a sentence or word to at most ``limit`` characters.
+
+    Returns:
+        The text to show, and the full length when it was cut (else None).
+
+    """
+    if len(text) <= limit:
+        return text, None
+    return text[: _cut(text, limit)].rstrip(), len(text)
 
 
 def _case_view(
@@ -654,11 +778,17 @@ def _case_view(
     fmt: _Fmt,
     t: Translator,
     texts: _SourceTexts | None = None,
+    marks: Mapping[str, float] | None = None,
 ) -> CaseView:
     r = case.response
     texts = texts if texts is not None else _SourceTexts.of([case])
     claims, claims_judge = _claims_of(case)
-    answer_html = mark_claims(r.answer, claims, t) if r.answer is not None else None
+    claims_cut = max(0, len(claims) - MAX_CLAIMS)
+    claims = claims[:MAX_CLAIMS]
+    for c in claims:
+        c.claim = _display(c.claim, CLAIM_CHARS)[0]
+    answer, answer_cut = (None, None) if r.answer is None else _display(r.answer, ANSWER_CHARS)
+    answer_html = mark_claims(answer, claims, t) if answer is not None else None
     gold = set(case.gold_doc_ids)
     sources: list[SourceView] = []
     seen: set[str] = set()
@@ -701,9 +831,8 @@ def _case_view(
     metrics: list[CaseMetricView] = []
     for mid, res in case.metrics.items():
         s = summary.get(mid)
-        hib = s.higher_is_better if s is not None else True
         is_score = s is None or s.kind == "score"
-        bad = res.value is not None and is_score and _oriented(res.value, hib) < 0.5
+        bad = res.value is not None and is_score and _below_mark(mid, res.value, case, s, marks)
         metrics.append(
             CaseMetricView(
                 metric=mid,
@@ -722,23 +851,27 @@ def _case_view(
         if total is None:
             total = (u.prompt_tokens or 0) + (u.completion_tokens or 0)
         tokens = t.num(total, 0)
-    question_short = _truncate(case.question, SUMMARY_QUESTION_CHARS)
+    question, question_cut = _display(case.question, TEXT_CHARS)
+    reference, reference_cut = (None, None)
+    if case.reference_answer is not None:
+        reference, reference_cut = _display(case.reference_answer, TEXT_CHARS)
+    error_text = (f"{r.error_kind}: {r.error}" if r.error_kind else r.error) if r.error else None
+    question_short = _truncate(question[: SUMMARY_QUESTION_CHARS * 4], SUMMARY_QUESTION_CHARS)
     return CaseView(
         idx=idx,
         anchor=f"c{idx}",
         case_id=case.case_id,
-        question=case.question,
+        question=question,
         question_short=question_short,
-        reference_answer=case.reference_answer,
+        reference_answer=reference,
         expected=t("behavior_" + case.expected_behavior)
         if case.expected_behavior in ("answer", "refuse")
         else case.expected_behavior,
         tags=list(case.tags),
         answer_html=answer_html,
-        error=(f"{r.error_kind}: {r.error}" if r.error_kind else r.error)
-        if r.error is not None
-        else None,
-        status=case_status(case, summary),
+        error=_display(error_text, TEXT_CHARS)[0] if error_text is not None else None,
+        status=case_status(case, summary, marks),
+        no_source=no_relevant_source(case),
         quality=quality,
         worst_metric=worst,
         claims=claims,
@@ -752,6 +885,10 @@ def _case_view(
         tokens=tokens or "–",
         attempts=r.attempts,
         question_in_summary=question_short == " ".join(case.question.split()),
+        answer_cut=answer_cut,
+        question_cut=question_cut,
+        reference_cut=reference_cut,
+        claims_cut=claims_cut,
     )
 
 
@@ -767,7 +904,8 @@ class ChangeView:
     p: str | None
     tested: bool
     significant: bool
-    word: str  # "better" | "worse" | "no_clear_change"
+    word: str  # "better" | "worse" | "no_clear_change" | "not_tested"
+    p_label: str = "p"
 
 
 @dataclass
@@ -814,13 +952,15 @@ def _change(
         ci = None
         if reg.ci_low is not None and reg.ci_high is not None:
             ci = f"{fmt.delta(metric, reg.ci_low)} … {fmt.delta(metric, reg.ci_high)}"
+        tested = reg.p_value is not None
         return ChangeView(
             delta=fmt.delta(metric, reg.delta),
             ci=ci,
             p=t.p(reg.p_value) if reg.p_value is not None else None,
-            tested=reg.p_value is not None,
+            tested=tested,
             significant=significant,
-            word=word,
+            word=word if tested else "not_tested",
+            p_label=t("p_holm_short") if reg.p_adjusted is not None else "p",
         )
     if baseline is not None and metric in baseline.summary:
         b = baseline.summary[metric]
@@ -830,13 +970,14 @@ def _change(
         old = b.p95 if b.kind == "measure" and b.p95 is not None else b.mean
         if cur is None or old is None:
             return None
+        # Not gated, so not tested: show the change and say only that, not "no clear change".
         return ChangeView(
             delta=fmt.delta(metric, cur - old),
             ci=None,
             p=None,
             tested=False,
             significant=False,
-            word="no_clear_change",
+            word="not_tested",
         )
     return None
 
@@ -896,14 +1037,24 @@ def _rule_sentence(r: RuleView, fmt: _Fmt, t: Translator) -> str:
     if r.delta is not None and r.metric:
         d = f"{t('change').lower()} {fmt.delta(r.metric, r.delta)} {t('vs_baseline')}"
         if r.p_value is not None:
-            d += f" (p {t.p(r.p_value)})" if r.p_value < 0.001 else f" (p = {t.p(r.p_value)})"
+            label = t("p_holm_short") if r.p_adjusted is not None else "p"
+            d += (
+                f" ({label} {t.p(r.p_value)})"
+                if r.p_value < 0.001
+                else f" ({label} = {t.p(r.p_value)})"
+            )
         parts.append(d)
         if r.is_regression and r.limit is not None:
-            parts.append(f"{t('allowed_drop')} {fmt.value(r.unit_metric, r.limit)}")
+            parts.append(f"{_allowed(r, t)} {fmt.value(r.unit_metric, r.limit)}")
     text = parts[0] + (": " + ", ".join(parts[1:]) if len(parts) > 1 else "")
     if r.message and len(parts) == 1:
         text += f": {r.message}"
     return text
+
+
+def _allowed(r: RuleView, t: Translator) -> str:
+    """The words for a regression rule's limit: a drop, or a rise where lower is better."""
+    return t("allowed_drop") if r.higher_is_better else t("allowed_rise")
 
 
 @dataclass
@@ -1070,6 +1221,7 @@ class DetectView:
     text: str | None
     lines: list[str]
     ci_width: str | None
+    paired: bool = False
 
 
 def _detectable(record: RunRecord, gate: GateView, t: Translator) -> DetectView:
@@ -1077,9 +1229,11 @@ def _detectable(record: RunRecord, gate: GateView, t: Translator) -> DetectView:
     text: str | None = None
     lines: list[str] = []
     scores = {m: s for m, s in record.summary.items() if s.kind == "score"}
+    paired = False
     if gate.min_detectable:
         if gate.min_detectable_n:
             n = int(gate.min_detectable_n)
+        paired = gate.min_detectable_paired
         if "*" in gate.min_detectable:
             text = t("detectable_text", n=n, drop=t.num(gate.min_detectable["*"], 2))
         for m, v in gate.min_detectable.items():
@@ -1101,37 +1255,73 @@ def _detectable(record: RunRecord, gate: GateView, t: Translator) -> DetectView:
         for s in scores.values()
         if s.ci_low is not None and s.ci_high is not None
     ]
-    ci_width = t.num(sum(widths) / len(widths), 2) if widths else None
-    return DetectView(n=n, text=text, lines=lines, ci_width=ci_width)
+    # The width of one run's intervals says nothing about a paired comparison; shown only
+    # when the figures are the unpaired guide.
+    ci_width = t.num(sum(widths) / len(widths), 2) if widths and not paired else None
+    return DetectView(n=n, text=text, lines=lines, ci_width=ci_width, paired=paired)
 
 
 # ----------------------------------------------------------------------------- judges, manifest
 
 
 @dataclass
+class CalibrationRow:
+    """One calibration set of a judge, formatted."""
+
+    name: str
+    language: str
+    n: str
+    balanced_accuracy: str
+    ci: str | None
+    kappa: str
+
+
+@dataclass
 class JudgeView:
-    """A judge with its calibration."""
+    """A judge with its calibration sets."""
 
     id: str
     kind: str
     model: str | None
     prompt: str | None
     weak: bool
-    balanced_accuracy: str
-    kappa: str
-    n: str
-    dataset: str | None
-    calibrated: bool
+    sets: list[CalibrationRow]
+    language_note: str | None
+
+    @property
+    def calibrated(self) -> bool:
+        """Whether the judge was scored against human labels at all."""
+        return bool(self.sets)
 
 
 def _judges(record: RunRecord, t: Translator) -> list[JudgeView]:
+    languages = run_languages(record)
     out = []
     for j in record.manifest.judges:
-        cal = j.calibration or {}
-        ba = _float(_get(cal, "balanced_accuracy", "bacc"))
-        kappa = _float(_get(cal, "kappa", "cohen_kappa", "cohens_kappa"))
-        n = _get(cal, "n", "n_labels", "support")
-        ds = _get(cal, "dataset", "data", "labels")
+        sets = calibration_sets(j)
+        rows = [
+            CalibrationRow(
+                name=cs.name,
+                language=cs.language or t("language_unknown"),
+                n=t.num(cs.n, 0) if cs.n is not None else "–",
+                balanced_accuracy=t.num(cs.balanced_accuracy, 3),
+                ci=f"{t.num(cs.ci_low, 3)} – {t.num(cs.ci_high, 3)}"
+                if cs.ci_low is not None and cs.ci_high is not None
+                else None,
+                kappa=t.num(cs.kappa, 3),
+            )
+            for cs in sets
+        ]
+        missing = missing_languages(sets, languages)
+        note = None
+        if missing:
+            have = sorted({cs.language for cs in sets if cs.language})
+            note = t(
+                "judge_lang_missing" if sets else "judge_lang_uncalibrated",
+                judge=j.id,
+                langs=", ".join(missing),
+                have=", ".join(have) if have else t("language_unknown"),
+            )
         out.append(
             JudgeView(
                 id=j.id,
@@ -1140,11 +1330,8 @@ def _judges(record: RunRecord, t: Translator) -> list[JudgeView]:
                 prompt=" ".join(x for x in (j.prompt_version, (j.prompt_hash or "")[:12]) if x)
                 or None,
                 weak=j.weak,
-                balanced_accuracy=t.num(ba, 3),
-                kappa=t.num(kappa, 3),
-                n=t.num(_float(n), 0) if n is not None else "–",
-                dataset=str(ds) if ds is not None else None,
-                calibrated=bool(cal),
+                sets=rows,
+                language_note=note,
             )
         )
     return out
@@ -1207,6 +1394,8 @@ def _env() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.filters["cap"] = lambda s: s[:1].upper() + s[1:]
+    # For <title>, which holds text only (no <bdi>): untrusted names lose bidi controls there.
+    env.filters["nobidi"] = lambda s: strip_bidi(str(s))
     return env
 
 
@@ -1259,13 +1448,19 @@ def render_run_report(
     fmt = _Fmt(t, record.summary)
     gate = gate_view(record.gate)
     texts = _SourceTexts.of(record.cases)
-    cases = [_case_view(i, c, record.summary, fmt, t, texts) for i, c in enumerate(record.cases, 1)]
+    marks = gate.case_pass
+    cases = [
+        _case_view(i, c, record.summary, fmt, t, texts, marks)
+        for i, c in enumerate(record.cases, 1)
+    ]
     by_id = {c.case_id: c for c in cases}
     ranked = [c for c in cases if c.status != "ok"]
     ranked.sort(key=lambda c: (c.status != "error", c.quality if c.quality is not None else -1))
     flips = gate.flips
     if flips is None and gate.present and gate.has_baseline is False:
         flips = None
+    if flips:
+        _flip_values(flips, record, baseline, fmt)
     ctx = {
         **_page_context(lang),
         "t": t,
@@ -1290,8 +1485,51 @@ def render_run_report(
         "judges": _judges(record, t),
         "manifest": _manifest(record, t),
         "safety": safety_view(record, lang, {c.case_id: c.anchor for c in cases}),
+        "baseline_line": _baseline_line(gate, baseline, record, t),
+        "p_header": t("p_holm") if gate.family_wise == "holm" else t("p_value"),
+        "allowed": lambda r: _allowed(r, t),
     }
     return _env().get_template("run.html.j2").render(ctx)
+
+
+def _baseline_line(
+    gate: GateView, baseline: RunRecord | None, record: RunRecord, t: Translator
+) -> str | None:
+    """Which baseline run (and variant) the changes on the page are against."""
+    run_id = baseline.run_id if baseline is not None else gate.baseline_run_id
+    if not run_id:
+        return None
+    sha = baseline.manifest.git_sha if baseline is not None else gate.baseline_git_sha
+    extra = t("commit_of", sha=sha[:12]) if sha else ""
+    if baseline is not None:
+        extra += t("started_on", date=t.date(baseline.manifest.started_at))
+    variant = baseline.variant if baseline is not None else gate.baseline_variant
+    # Untrusted names inside a sentence of the report's own: no bidi controls.
+    run_id, variant = strip_bidi(run_id), strip_bidi(variant) if variant is not None else None
+    if variant is None:
+        return t("baseline_named_short", run=run_id, extra=extra)
+    if baseline is not None:
+        ids = {c.case_id for c in baseline.cases}
+        shared = sum(1 for c in record.cases if c.case_id in ids)
+    else:
+        shared = gate.shared_cases if gate.shared_cases is not None else len(record.cases)
+    return t("baseline_named", run=run_id, variant=variant, extra=extra, n=shared)
+
+
+def _flip_values(
+    flips: list[FlipView], record: RunRecord, baseline: RunRecord | None, fmt: _Fmt
+) -> None:
+    """Fill in each flipped case's value per metric before (baseline) and now."""
+    now = record.case_map()
+    before = baseline.case_map() if baseline is not None else {}
+    for f in flips:
+        f.values = []
+        for m in f.metrics:
+            a = now.get(f.case_id)
+            b = before.get(f.case_id)
+            va = a.metrics[m].value if a is not None and m in a.metrics else None
+            vb = b.metrics[m].value if b is not None and m in b.metrics else None
+            f.values.append((m, fmt.value(m, vb), fmt.value(m, va)))
 
 
 def write_run_report(
@@ -1401,7 +1639,8 @@ def render_comparison_report(
                 mean_reference=fmt.value(c.metric, c.mean_reference),
                 diff=fmt.delta(c.metric, c.mean_diff),
                 ci=ci,
-                p=t.p(c.p_value),
+                # The Holm-adjusted value decides "better"/"worse"; it is the one shown.
+                p=t.p(c.p_adjusted if c.p_adjusted is not None else c.p_value),
                 wins=c.wins,
                 ties=c.ties,
                 losses=c.losses,

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from ragwacht.errors import ConfigError
+from ragwacht.reports._bidi import strip_bidi
 
 LANGS = ("nl", "en")
 
@@ -41,6 +42,23 @@ STRINGS: dict[str, dict[str, str]] = {
         "observed": "Gemeten",
         "limit": "Grens",
         "allowed_drop": "toegestane daling",
+        "allowed_rise": "toegestane stijging",
+        "p_holm": "p (Holm-gecorrigeerd)",
+        "p_holm_short": "Holm-gecorrigeerde p",
+        "baseline_named": (
+            "Vergeleken met basislijn-run {run} (variant {variant}{extra}), op {n} gedeelde cases."
+        ),
+        "baseline_named_short": "Vergeleken met basislijn-run {run}{extra}.",
+        "commit_of": ", commit {sha}",
+        "started_on": ", gestart {date}",
+        "before_after": "Basislijn → nu",
+        "detectable_paired_intro": (
+            "Kleinste daling (of, bij metrieken waar lager beter is, stijging) die de gepaarde "
+            "toets van de kwaliteitspoort op deze {n} gedeelde cases met 80% zekerheid opmerkt, "
+            "berekend uit de spreiding van de verschillen per case: (z[1−α] + z[0,8]) · SD(d) / "
+            "√n. Kleinere veranderingen zijn niet van ruis te onderscheiden; voeg cases toe om "
+            "fijnere verschillen te zien."
+        ),
         "baseline": "Basislijn",
         "change": "Verschil",
         "p_value": "p-waarde",
@@ -171,8 +189,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "legend": "Legenda",
         "status_ok_means": "alle scores in orde;",
         "status_problem_means": (
-            "minstens één score aan de verkeerde kant van 0,5 (bijv. een hallucinatie);"
+            "minstens één score aan de verkeerde kant van zijn grens per case (de grens van de "
+            "kwaliteitspoort, anders 0,5; precision@k gemeten tegen het haalbare maximum);"
         ),
+        "no_relevant_source": "geen relevante bron gevonden",
+        "cut_note": "ingekort voor weergave; {n} tekens in totaal, volledig in run.json",
+        "claims_cut": "Nog {n} beweringen niet getoond; alle beweringen staan in run.json.",
         "status_error_means": "geen antwoord;",
         "marked_example": "gemarkeerde tekst",
         "latency": "Responstijd",
@@ -196,6 +218,18 @@ STRINGS: dict[str, dict[str, str]] = {
         "n_labels": "n labels",
         "calibration_data": "Kalibratieset",
         "not_calibrated": "niet gekalibreerd",
+        "language": "Taal",
+        "language_unknown": "onbekend",
+        "attention": "Let op",
+        "judge_lang_missing": (
+            "{judge} is niet gekalibreerd in de taal van deze run ({langs}); de kalibratie "
+            "hierboven is gemeten op teksten in: {have}. Hoe goed deze beoordelaar {langs} "
+            "beoordeelt, is niet gemeten."
+        ),
+        "judge_lang_uncalibrated": (
+            "{judge} is helemaal niet gekalibreerd, ook niet in de taal van deze run ({langs}): "
+            "hoe vaak zijn oordeel klopt, is niet gemeten."
+        ),
         "judges_none": "Deze run gebruikte geen beoordelaars.",
         "judges_note": (
             "Een beoordelaar is zo betrouwbaar als zijn overeenstemming met mensen: 1 is perfect, "
@@ -277,6 +311,22 @@ STRINGS: dict[str, dict[str, str]] = {
         "observed": "Observed",
         "limit": "Limit",
         "allowed_drop": "allowed drop",
+        "allowed_rise": "allowed rise",
+        "p_holm": "p (Holm-adjusted)",
+        "p_holm_short": "Holm-adjusted p",
+        "baseline_named": (
+            "Compared with baseline run {run} (variant {variant}{extra}) on {n} shared cases."
+        ),
+        "baseline_named_short": "Compared with baseline run {run}{extra}.",
+        "commit_of": ", commit {sha}",
+        "started_on": ", started {date}",
+        "before_after": "Baseline → now",
+        "detectable_paired_intro": (
+            "Smallest drop (or, for metrics where lower is better, rise) that the gate's paired "
+            "test on these {n} shared cases detects with 80% power, computed from the spread of "
+            "the per-case differences: (z[1−α] + z[0.8]) · SD(d) / √n. Smaller changes cannot be "
+            "told apart from noise; add cases to see finer differences."
+        ),
         "baseline": "Baseline",
         "change": "Change",
         "p_value": "p-value",
@@ -401,8 +451,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "legend": "Legend",
         "status_ok_means": "every score fine;",
         "status_problem_means": (
-            "at least one score on the wrong side of 0.5 (e.g. a hallucination);"
+            "at least one score on the wrong side of its per-case pass mark (the gate's, else "
+            "0.5; precision@k against its achievable maximum);"
         ),
+        "no_relevant_source": "no relevant source retrieved",
+        "cut_note": "cut for display; {n} characters in all, in full in run.json",
+        "claims_cut": "{n} more claims not shown; every claim is in run.json.",
         "status_error_means": "no answer;",
         "marked_example": "marked text",
         "latency": "Latency",
@@ -426,6 +480,18 @@ STRINGS: dict[str, dict[str, str]] = {
         "n_labels": "n labels",
         "calibration_data": "Calibration set",
         "not_calibrated": "not calibrated",
+        "language": "Language",
+        "language_unknown": "unknown",
+        "attention": "Note",
+        "judge_lang_missing": (
+            "{judge} has no calibration in this run's language ({langs}); the calibration "
+            "above was measured on texts in: {have}. How well this judge judges {langs} has "
+            "not been measured."
+        ),
+        "judge_lang_uncalibrated": (
+            "{judge} has no calibration at all, so none in this run's language ({langs}) "
+            "either: how often its verdicts are right has not been measured."
+        ),
         "judges_none": "This run used no judges.",
         "judges_note": (
             "A judge is as trustworthy as its agreement with people: 1 is perfect, 0.5 is "
@@ -647,9 +713,15 @@ class Translator:
         self._table: Mapping[str, str] = STRINGS[lang]
 
     def __call__(self, msgid: str, /, **kw: object) -> str:
-        """The text for ``msgid``, formatted with ``kw``."""
+        """The text for ``msgid``, formatted with ``kw``.
+
+        Values put into a sentence (case ids, variant and judge names) lose bidi controls, so
+        an override in one cannot reorder the rest of the sentence.
+        """
         text = self._table.get(msgid) or STRINGS["en"].get(msgid) or msgid
-        return text.format(**kw) if kw else text
+        if not kw:
+            return text
+        return text.format(**{k: strip_bidi(v) if isinstance(v, str) else v for k, v in kw.items()})
 
     def num(self, value: float | None, digits: int = 2) -> str:
         """:func:`fmt_number` in this language."""

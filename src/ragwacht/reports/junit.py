@@ -25,6 +25,7 @@ from typing import Any
 from ragwacht.ci.cases import case_outcome
 from ragwacht.ci.gate import GateResult, as_gate_result, output_metrics
 from ragwacht.evals.record import RunRecord, write_atomic
+from ragwacht.reports._bidi import strip_bidi
 
 # XML 1.0 allows tab, newline, carriage return and most of Unicode; a chatbot answer may hold
 # anything, so everything else is replaced before it reaches the document.
@@ -33,8 +34,12 @@ _MAX_TEXT = 4000
 
 
 def xml_text(value: object, limit: int = _MAX_TEXT) -> str:
-    """Text safe for an XML 1.0 document (illegal characters replaced, length capped)."""
-    text = _ILLEGAL_XML.sub("\ufffd", str(value))
+    """Text safe for an XML 1.0 document (illegal characters replaced, length capped).
+
+    Bidi controls are dropped too: CI pages show names and messages inline, where an
+    override in a case id would reorder the text around it.
+    """
+    text = _ILLEGAL_XML.sub("\ufffd", strip_bidi(str(value)))
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

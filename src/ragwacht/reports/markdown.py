@@ -17,6 +17,8 @@ from typing import Any
 from ragwacht.ci.cases import format_value, worst_cases
 from ragwacht.ci.gate import GateResult, RuleResult, as_gate_result, output_metrics
 from ragwacht.evals.record import RunRecord
+from ragwacht.reports._bidi import strip_bidi
+from ragwacht.reports.judges import calibration_sets, missing_languages, run_languages
 
 DEFAULT_LINKS = {
     "HTML report": "report.html",
@@ -30,7 +32,7 @@ MAX_FLIPS_SHOWN = 15
 
 def md_escape(text: object, limit: int = 120) -> str:
     """One line of untrusted text, safe inside a Markdown table cell."""
-    s = " ".join(str(text).split())
+    s = " ".join(strip_bidi(str(text)).split())
     if len(s) > limit:
         s = s[: limit - 1] + "…"
     return _MD_SPECIAL.sub(r"\\\1", s)
@@ -38,7 +40,7 @@ def md_escape(text: object, limit: int = 120) -> str:
 
 def md_code(text: object, limit: int = 60) -> str:
     """Untrusted text as inline code (backticks and line breaks removed)."""
-    s = " ".join(str(text).replace("`", "'").split())
+    s = " ".join(strip_bidi(str(text)).replace("`", "'").split())
     if len(s) > limit:
         s = s[: limit - 1] + "…"
     return f"`{s}`" if s else "` `"
@@ -58,12 +60,13 @@ def _status(rule: RuleResult) -> str:
     return "✅ pass" if rule.passed else "❌ **FAIL**"
 
 
-def _limit(rule: RuleResult) -> str:
+def _limit(rule: RuleResult, higher_is_better: bool = True) -> str:
     if rule.limit is None:
         return ""
     if rule.kind == "regression":
         lim = f"{100 * rule.limit:.1f} pt" if not rule.unit else format_value(rule.limit, rule.unit)
-        return f"drop ≤ {lim}"
+        # A lower-is-better metric (hallucination rate, latency) gets worse by rising.
+        return f"{'drop' if higher_is_better else 'rise'} ≤ {lim}"
     if rule.kind in ("scored_fraction", "error_budget"):
         return f"{'≥' if rule.op == '>=' else '≤'} {rule.limit:.0%}"
     return f"{'≥' if rule.op == '>=' else '≤'} {format_value(rule.limit, rule.unit)}"
@@ -83,7 +86,7 @@ def _observed(rule: RuleResult) -> str:
     return text
 
 
-def _change(rule: RuleResult) -> str:
+def _change(rule: RuleResult, holm: bool = True) -> str:
     if rule.kind != "regression" or rule.delta is None:
         return ""
     ci = ""
@@ -92,7 +95,8 @@ def _change(rule: RuleResult) -> str:
     base = format_value(rule.baseline, rule.unit)
     p = ""
     if rule.p_adjusted is not None:
-        p = f"; p={rule.p_adjusted:.2g}"
+        # The adjusted value is the one the gate decides on; name it as such.
+        p = f"; {'Holm-adjusted p' if holm else 'p'}={rule.p_adjusted:.2g}"
     return f"{base} → {_signed(rule.delta, rule.unit)}{ci}{p}"
 
 
@@ -157,16 +161,21 @@ def render_markdown(
     if result is not None:
         out.append(f"**{md_escape(result.headline, 400)}**")
         out.append("")
-        out.append("| | Check | Observed | Limit | Baseline → change [95% CI] |")
+        holm = result.family_wise == "holm"
+        p_label = "Holm-adjusted p" if holm else "p"
+        out.append(f"| | Check | Observed | Limit | Baseline → change [95% CI]; {p_label} |")
         out.append("|---|---|---|---|---|")
+        hib = {g.metric: g.higher_is_better for g in result.metrics}
         for r in result.rules:
+            limit = _limit(r, hib.get(r.metric or "", True))
             out.append(
-                f"| {_status(r)} | {_what(r)} | {_observed(r)} | {_limit(r)} | {_change(r)} |"
+                f"| {_status(r)} | {_what(r)} | {_observed(r)} | {limit} | {_change(r, holm)} |"
             )
         out.append("")
         fam = "Holm-adjusted across metrics" if result.family_wise == "holm" else "unadjusted"
         out.append(
-            f"Regression = drop above the tolerance **and** one-sided paired sign-flip test "
+            f"Regression = a change for the worse above the tolerance **and** one-sided paired "
+            "sign-flip test "
             f"significant at α = {result.alpha:g} ({fam}). Thresholds compare the point "
             "estimate."
         )
@@ -202,14 +211,21 @@ def render_markdown(
                 f"{md_escape(o.message, 80)} | {md_escape(questions.get(o.case_id, ''), 80)} |"
             )
         out.append("")
+    out.extend(_judges(record))
     detect = [g for g in metrics if g.min_detectable_drop is not None]
     if detect:
         parts = [
             f"{md_code(g.metric)} ≈ {100 * (g.min_detectable_drop or 0):.0f} pt" for g in detect[:6]
         ]
         power = float(result.policy.get("power", 0.8)) if result is not None else 0.8
+        paired = all(g.min_detectable_paired for g in detect[:6])
+        how = (
+            "with the gate's paired test against the baseline"
+            if paired
+            else f"against a fixed reference, {len(record.cases)} cases"
+        )
         out.append(
-            f"Smallest drop this set detects ({power:.0%} power, {len(record.cases)} cases): "
+            f"Smallest drop this set detects ({power:.0%} power, {how}): "
             + ", ".join(parts)
             + ". Grow the set to detect smaller drops."
         )
@@ -219,6 +235,49 @@ def render_markdown(
         out.append("Artifacts: " + " · ".join(f"[{md_escape(k)}](<{v}>)" for k, v in links.items()))
         out.append("")
     return "\n".join(out)
+
+
+def _judges(record: RunRecord) -> list[str]:
+    """The judges of the run with every calibration set, and a warning per missing language."""
+    judges = record.manifest.judges
+    if not judges:
+        return []
+    languages = run_languages(record)
+    out = ["### Judges and their calibration", ""]
+    out.append("| Judge | Calibration set | Language | n | Balanced accuracy [95% CI] | Kappa |")
+    out.append("|---|---|---|---|---|---|")
+    notes: list[str] = []
+    for j in judges:
+        name = md_code(j.id) + (" (weak)" if j.weak else "")
+        sets = calibration_sets(j)
+        if not sets:
+            out.append(f"| {name} | not calibrated | | | | |")
+        for cs in sets:
+            ba = "–" if cs.balanced_accuracy is None else f"{cs.balanced_accuracy:.3f}"
+            if cs.ci_low is not None and cs.ci_high is not None:
+                ba += f" [{cs.ci_low:.3f}, {cs.ci_high:.3f}]"
+            kappa = "–" if cs.kappa is None else f"{cs.kappa:.3f}"
+            n = "–" if cs.n is None else str(cs.n)
+            lang = md_escape(cs.language) if cs.language else "unknown"
+            out.append(f"| {name} | {md_code(cs.name)} | {lang} | {n} | {ba} | {kappa} |")
+        missing = missing_languages(sets, languages)
+        if missing:
+            langs = ", ".join(md_escape(x) for x in missing)
+            if sets:
+                have = sorted({cs.language for cs in sets if cs.language}) or ["unknown"]
+                notes.append(
+                    f"> ⚠️ {md_code(j.id)} has no calibration in this run's language ({langs}): "
+                    f"it was measured on {', '.join(md_escape(h) for h in have)} texts only."
+                )
+            else:
+                notes.append(
+                    f"> ⚠️ {md_code(j.id)} is not calibrated at all, so not in this run's "
+                    f"language ({langs}) either."
+                )
+    out.append("")
+    for n_ in notes:
+        out.extend([n_, ""])
+    return out
 
 
 def _ids(ids: list[str]) -> str:

@@ -16,7 +16,7 @@ from ragwacht.stats.paired import (
     paired_difference,
     sign_flip_test,
 )
-from ragwacht.stats.power import min_detectable_drop
+from ragwacht.stats.power import min_detectable_drop, paired_min_detectable_drop
 
 __all__ = [
     "PairedResult",
@@ -26,6 +26,7 @@ __all__ = [
     "mcnemar_exact",
     "min_detectable_drop",
     "paired_difference",
+    "paired_min_detectable_drop",
     "percentile",
     "sign_flip_test",
     "wilson_interval",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from scipy.optimize import brentq
 from scipy.stats import norm
@@ -70,4 +71,55 @@ def min_detectable_drop(
         if f(hi) < 0:
             return math.inf
         drop = float(brentq(f, 0.0, hi))
+    return min(1.0, max(drop, floor))
+
+
+def paired_min_detectable_drop(
+    diffs: Sequence[float],
+    alpha: float = 0.05,
+    power: float = 0.8,
+) -> float:
+    """Smallest mean drop the gate's paired one-sided test detects with ``power``.
+
+    The gate tests the per-case differences ``d_i = current_i - baseline_i`` of the cases
+    both runs scored. Its sign-flip test is, for the sizes a golden set has, close to the
+    paired t/z test on those differences, whose smallest detectable mean shift is
+
+    ``MDD = (z[1 - alpha] + z[power]) * SD(d) / sqrt(n)``
+
+    with ``SD(d)`` the sample standard deviation of the observed differences (``n - 1`` in
+    the denominator) and ``n`` the number of pairs. Two runs that agree on most cases have a
+    small ``SD(d)`` and so detect far smaller drops than :func:`min_detectable_drop`'s
+    unpaired view of one run suggests; this is the figure that matches the gate's decisions.
+    The observed SD stands in for the SD under the alternative, so the value describes "a
+    drop of this size, with differences as spread as these".
+
+    As in :func:`min_detectable_drop`, the drop is at least ``ceil(log2(1 / alpha)) / n``
+    (a sign-flip test needs that many cases that all got worse before it can reject), and
+    at most 1.
+
+    Args:
+        diffs: per-case paired differences (any sign convention: only their spread counts).
+        alpha: one-sided significance level of the test (the gate's ``alpha``; with Holm
+            the first metric is tested at ``alpha / m``, so pass that for the strictest view).
+        power: probability of detecting the drop.
+
+    Returns:
+        The drop on the metric's own scale (``inf`` when there are too few pairs to ever
+        reject).
+
+    """
+    n = len(diffs)
+    if n < 2:
+        return math.inf
+    if not 0.0 < alpha < 1.0 or not 0.0 < power < 1.0:
+        raise ValueError("alpha and power must lie strictly between 0 and 1")
+    floor = math.ceil(math.log2(1.0 / alpha)) / n
+    if floor > 1.0:
+        return math.inf
+    mean = math.fsum(diffs) / n
+    sd = math.sqrt(math.fsum((d - mean) ** 2 for d in diffs) / (n - 1))
+    za = float(norm.ppf(1.0 - alpha))
+    zb = float(norm.ppf(power))
+    drop = (za + zb) * sd / math.sqrt(n)
     return min(1.0, max(drop, floor))
