@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 from ragwacht.errors import ConfigError
@@ -93,10 +94,14 @@ def _clauses(text: str) -> tuple[_Clause, ...]:
     return tuple(clauses)
 
 
+@lru_cache(maxsize=16384)
 def _piece(text: str) -> _Piece:
     return _Piece(_text.content_set(text), _text.numbers(text), _clauses(text), text)
 
 
+# Passages repeat across cases, metrics, runs and variants (a corpus is a few hundred of them):
+# preparing each once per process is most of what re-scoring a suite costs otherwise.
+@lru_cache(maxsize=8192)
 def _prepare(text: str) -> _Passage:
     pieces = tuple(_piece(s) for s in (split_passage(text) or [text]))
     return _Passage(_text.content_set(text), _text.numbers(text), pieces, text)
