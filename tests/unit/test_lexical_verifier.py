@@ -260,3 +260,15 @@ def test_property_an_answer_equal_to_its_list_passage_is_fully_supported(
     assert all(c.verdict == Verdict.SUPPORTED for c in v.claims), [
         (c.claim, c.verdict, c.evidence) for c in v.claims
     ]
+
+
+def test_a_word_shared_with_a_neighbouring_clause_does_not_move_its_negation() -> None:
+    # From the demo suite: both halves are negated and share "object"; the answer quotes it.
+    sentence = (
+        "Het nummer is landelijk uniek en verandert niet zolang het object bestaat, ook niet "
+        "als het object na een gemeentelijke herindeling in een andere gemeente komt te liggen."
+    )
+    ctx = [f"De meeste BAG-objecten hebben een identificatie van zestien cijfers. {sentence}"]
+    assert verdict(sentence, ctx) == Verdict.SUPPORTED
+    changed = sentence.replace("ook niet als", "ook als")
+    assert verdict(changed, ctx) == Verdict.CONTRADICTED

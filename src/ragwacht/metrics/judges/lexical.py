@@ -115,7 +115,7 @@ def _polarity_ok(clause: _Clause, pieces: tuple[_Piece, ...]) -> bool:
     """Whether the passage says ``clause`` with the same polarity (clause against clauses).
 
     The pieces that share most with the clause are where the passage says it; within such a
-    piece only the clauses that share words with it carry its polarity. When several pieces
+    piece only the clauses that share most words with it carry its polarity. When several pieces
     tie, one that agrees is enough: a passage saying both supports either.
     """
     scored = [(_overlap(clause, piece), -len(piece.words), piece) for piece in pieces]
@@ -125,9 +125,13 @@ def _polarity_ok(clause: _Clause, pieces: tuple[_Piece, ...]) -> bool:
     for o, n, piece in scored:
         if (o, n) != top:
             continue
+        # The clauses that share most with this one say it; a word shared with a
+        # neighbouring clause ("object" in both halves) does not make that clause's
+        # negation this clause's.
+        best = max(_overlap(clause, c) for c in piece.clauses)
         neg = False
         for c in piece.clauses:
-            if _overlap(clause, c):
+            if _overlap(clause, c) == best:
                 neg ^= c.negated
         if neg == clause.negated:
             return True
