@@ -201,3 +201,66 @@ def test_never_loses_content_words(text: str) -> None:
 def test_never_invents_words(text: str) -> None:
     claims = split_claims(text)
     assert _tokens(" ".join(claims)) <= _tokens(text)
+
+
+# -- issue 14: citation markers, lead-ins, lowercased text -----------------------------------------
+
+
+def test_a_citation_marker_ends_a_claim() -> None:
+    text = "Hoe kan ik een verhuizing regelen? [doc-a] - Overlijden aangeven? [doc-b]"
+    assert split_claims(text) == ["Hoe kan ik een verhuizing regelen?", "Overlijden aangeven?"]
+    lines = "Een verhuizing doorgeven [doc-a]\nEen geboorte aangeven [doc-b]"
+    assert split_claims(lines) == ["Een verhuizing doorgeven", "Een geboorte aangeven"]
+    no_stop = "De WOZ-waarde wordt jaarlijks bepaald [1] Bezwaar kan binnen zes weken [2]"
+    assert split_claims(no_stop) == [
+        "De WOZ-waarde wordt jaarlijks bepaald",
+        "Bezwaar kan binnen zes weken",
+    ]
+    # Inside a sentence, or before the stop that ends it, a marker only goes away.
+    assert split_claims("De WOZ-waarde wordt [1] jaarlijks bepaald [2].") == [
+        "De WOZ-waarde wordt jaarlijks bepaald."
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "rest"),
+    [
+        ("Here is the answer: the Eiffel Tower is in Berlin.", "the Eiffel Tower is in Berlin."),
+        (
+            "Hier is het antwoord: de Eiffeltoren staat in Berlijn.",
+            "de Eiffeltoren staat in Berlijn.",
+        ),
+        ("Het antwoord is: de Eiffeltoren staat in Berlijn.", "de Eiffeltoren staat in Berlijn."),
+        ("Het antwoord op uw vraag is: de WOZ is 1 mei.", "de WOZ is 1 mei."),
+        ("Sure! Here is the answer: Paris is in France.", "Paris is in France."),
+        ("Hieronder vindt u het antwoord: de leges zijn 50 euro.", "de leges zijn 50 euro."),
+    ],
+)
+def test_lead_in_filler_is_stripped_and_the_rest_kept(text: str, rest: str) -> None:
+    assert split_claims(text) == [rest]
+
+
+def test_lead_in_before_a_list_is_no_claim_context() -> None:
+    assert split_claims("Hier is het antwoord:\n- De WOZ is een waarde.\n- Bezwaar kan.") == [
+        "De WOZ is een waarde.",
+        "Bezwaar kan.",
+    ]
+    assert split_claims("Hier is het antwoord:") == []
+    # Not a lead-in: the answer itself.
+    assert split_claims("Het antwoord is 42.") == ["Het antwoord is 42."]
+
+
+def test_lowercased_and_tokenized_text_splits_into_sentences() -> None:
+    text = "the council awarded eugene the rights . it may never happen again ."
+    assert split_claims(text) == [
+        "the council awarded eugene the rights.",
+        "it may never happen again.",
+    ]
+    assert split_sentences("de woz-waarde wordt bepaald. bezwaar kan binnen zes weken.") == [
+        "de woz-waarde wordt bepaald.",
+        "bezwaar kan binnen zes weken.",
+    ]
+    # A known abbreviation still does not end a lowercased sentence.
+    assert len(split_sentences("dit geldt bijv. voor woningen.")) == 1
+    # A mixed-case sentence still needs a capital after the stop ("ca. tien").
+    assert len(split_sentences("Het duurt ca. tien dagen.")) == 1

@@ -8,6 +8,8 @@ import random
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ragwacht.errors import ConfigError
 from ragwacht.metrics.judges.base import Verdict, Verifier
@@ -169,3 +171,104 @@ def test_dutch_compounds_and_separable_verbs() -> None:
     assert en.claims[0].verdict == Verdict.UNVERIFIABLE  # auto: compounds for Dutch only
     with pytest.raises(ConfigError):
         LexicalVerifier(compounds="sometimes")  # type: ignore[arg-type]
+
+
+# -- issue 14: lists, clauses, lowercased passages -----------------------------------------------
+
+
+def test_an_answer_that_quotes_its_list_passage_is_fully_supported() -> None:
+    passage = (
+        "Bij de gemeente kunt u het volgende regelen:\n"
+        "- Een verhuizing doorgeven.\n"
+        "- Een uittreksel aanvragen; daarvoor is geen afspraak nodig.\n"
+        "- Een geboorte aangeven binnen drie dagen."
+    )
+    v = LexicalVerifier().verify_sync(passage, [passage])
+    assert len(v.claims) == 4  # the ";" enumeration is two claims
+    assert [c.verdict for c in v.claims] == [Verdict.SUPPORTED] * 4, v.claims
+    # The evidence is the claim's own item, not the whole list.
+    assert v.claims[0].evidence is not None and "geen" not in v.claims[0].evidence
+
+
+def test_polarity_is_compared_clause_by_clause() -> None:
+    ctx = ["De aanvraag is gratis, maar de behandeling duurt niet lang."]
+    assert verdict("De aanvraag is gratis.", ctx) == Verdict.SUPPORTED
+    assert verdict("De behandeling duurt lang.", ctx) == Verdict.CONTRADICTED
+    assert verdict("De behandeling duurt niet lang.", ctx) == Verdict.SUPPORTED
+
+
+def test_tokenized_passage_negation_stays_in_its_sentence() -> None:
+    ctx = ["the council awarded eugene the rights . it may never happen again ."]
+    assert verdict("The council awarded Eugene the rights.", ctx) == Verdict.SUPPORTED
+    assert verdict("It may happen again.", ctx) == Verdict.CONTRADICTED
+
+
+_NL_ITEMS = [
+    "een verhuizing doorgeven aan de gemeente",
+    "een uittreksel uit de BRP aanvragen",
+    "de WOZ-waarde wordt elk jaar vastgesteld",
+    "het Kadaster registreert percelen",
+    "een bouwvergunning aanvragen bij de omgevingsdienst",
+    "bezwaar maken binnen zes weken",
+]
+_EN_ITEMS = [
+    "the council sets the property value every year",
+    "an extract costs 3.70 euros",
+    "you can object within six weeks",
+    "the land registry records parcels",
+    "a permit is needed for large extensions",
+]
+_NEGATE = {
+    "nl": ["niet", "geen", "nooit"],
+    "en": ["not", "never", "no longer"],
+}
+
+
+@st.composite
+def _list_passages(draw: st.DrawFn) -> tuple[str, str]:
+    lang = draw(st.sampled_from(["nl", "en"]))
+    pool = _NL_ITEMS if lang == "nl" else _EN_ITEMS
+    items = draw(st.lists(st.sampled_from(pool), min_size=2, max_size=6, unique=True))
+    out = []
+    for it in items:
+        words = it.split()
+        if draw(st.booleans()):  # a negation somewhere in some items
+            at = draw(st.integers(min_value=1, max_value=len(words)))
+            words.insert(at, draw(st.sampled_from(_NEGATE[lang])))
+        text = " ".join(words)
+        text = text[0].upper() + text[1:]
+        end = draw(st.sampled_from([".", "", ";"]))
+        out.append(text + end)
+    bullet = draw(st.sampled_from(["- ", "* ", "• ", "1. "]))
+    lead = draw(st.sampled_from(["", "Je kunt het volgende doen:\n", "Note the following:\n"]))
+    sep = draw(st.sampled_from(["\n", "\n\n"]))
+    if bullet == "1. ":
+        lines = [f"{i}. {t}" for i, t in enumerate(out, 1)]
+    else:
+        lines = [bullet + t for t in out]
+    return lang, lead + sep.join(lines)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_list_passages())
+def test_property_an_answer_equal_to_its_list_passage_is_fully_supported(
+    drawn: tuple[str, str],
+) -> None:
+    lang, passage = drawn
+    v = LexicalVerifier(cache_size=0).verify_sync(passage, [passage], language=lang)
+    assert v.claims
+    assert all(c.verdict == Verdict.SUPPORTED for c in v.claims), [
+        (c.claim, c.verdict, c.evidence) for c in v.claims
+    ]
+
+
+def test_a_word_shared_with_a_neighbouring_clause_does_not_move_its_negation() -> None:
+    # From the demo suite: both halves are negated and share "object"; the answer quotes it.
+    sentence = (
+        "Het nummer is landelijk uniek en verandert niet zolang het object bestaat, ook niet "
+        "als het object na een gemeentelijke herindeling in een andere gemeente komt te liggen."
+    )
+    ctx = [f"De meeste BAG-objecten hebben een identificatie van zestien cijfers. {sentence}"]
+    assert verdict(sentence, ctx) == Verdict.SUPPORTED
+    changed = sentence.replace("ook niet als", "ook als")
+    assert verdict(changed, ctx) == Verdict.CONTRADICTED

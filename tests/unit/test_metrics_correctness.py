@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from ragwacht.errors import ConfigError, JudgeError
@@ -101,3 +103,81 @@ def test_answer_claim_recall_judge_failure_and_refuse_cases() -> None:
     ok = create_metric("answer_claim_recall", verifier=ScriptedVerifier([Verdict.SUPPORTED]))
     rr = score(ok, item(case(reference=REF, refuse=True), response("iets")))[0]
     assert rr.value is None and rr.reason == "case expects a refusal"
+
+
+# -- issue 14: embedding cache, long references, refusals ------------------------------------------
+
+
+def test_embeddings_are_cached_by_model_and_text_across_runs(tmp_path: Path) -> None:
+    from ragwacht.metrics.correctness import EmbeddingCache
+
+    EmbeddingCache.clear_memory()
+    c = case(reference=REF)
+    items = [item(c, response(PARAPHRASE)), item(c, response(UNRELATED))]
+
+    def run() -> list[float | None]:
+        m = create_metric("answer_correctness")
+        m.bind_cache_dir(tmp_path / "embedding-cache")  # type: ignore[attr-defined]
+        return [r.value for r in score(m, *items)]
+
+    first = run()
+    assert EmbeddingCache.embedded == 3  # the reference once, two answers
+    again = run()  # same process: from memory
+    assert EmbeddingCache.embedded == 3 and again == first
+    EmbeddingCache.clear_memory()  # a new process: from disk
+    assert run() == pytest.approx(first, abs=1e-6)
+    assert EmbeddingCache.embedded == 0 and EmbeddingCache.lookups == 3
+    # Another variant's answer: only the new answer reaches the model.
+    m = create_metric("answer_correctness")
+    m.bind_cache_dir(tmp_path / "embedding-cache")  # type: ignore[attr-defined]
+    score(m, item(c, response("De gemeente stelt elk jaar de waarde vast.")))
+    assert EmbeddingCache.embedded == 1
+    # The disk cache holds hashes and vectors, never the texts.
+    (cache_file,) = (tmp_path / "embedding-cache").iterdir()
+    assert "WOZ" not in cache_file.read_text(encoding="utf-8")
+
+
+def test_damaged_embedding_cache_is_recomputed(tmp_path: Path) -> None:
+    from ragwacht.metrics.correctness import EmbeddingCache
+
+    EmbeddingCache.clear_memory()
+    m = create_metric("answer_correctness")
+    m.bind_cache_dir(tmp_path)  # type: ignore[attr-defined]
+    want = score(m, item(case(reference=REF), response(PARAPHRASE)))[0].value
+    (cache_file,) = tmp_path.iterdir()
+    cache_file.write_text(cache_file.read_text(encoding="utf-8")[:-40] + "\n{oops\n")
+    EmbeddingCache.clear_memory()
+    got = score(m, item(case(reference=REF), response(PARAPHRASE)))[0].value
+    assert got == pytest.approx(want, abs=1e-6)
+    assert EmbeddingCache.embedded == 1  # the cut line only
+
+
+@pytest.mark.parametrize(
+    "answer", ["Dat kan ik niet beantwoorden.", "Daar heb ik geen informatie over."]
+)
+def test_a_refusal_of_an_answerable_question_scores_zero(answer: str) -> None:
+    m = create_metric("answer_correctness")
+    r = score(m, item(case(reference=REF), response(answer, ["WOZ-tekst"])))[0]
+    assert r.value == 0.0 and r.details["refused"] is True
+    flagged = score(m, item(case(reference=REF), response(PARAPHRASE, refused=True)))[0]
+    assert flagged.value == 0.0
+
+
+@pytest.mark.slow
+def test_long_reference_is_embedded_in_windows_not_truncated() -> None:
+    import numpy as np
+
+    emb = get_embedder("minilm")
+    model = emb._model  # type: ignore[attr-defined]
+    head = " ".join(["De gemeente stelt de WOZ-waarde van woningen elk jaar vast."] * 40)
+    tail = "Een paspoort vraagt u aan bij het gemeenteloket met een pasfoto."
+    long = f"{head} {tail}"
+    assert len(model.tokenizer(long)["input_ids"]) > model.max_seq_length
+    truncated = model.encode([long], normalize_embeddings=True)[0]
+    (windowed,) = np.asarray(emb.embed([long]))
+    (tail_vec,) = np.asarray(emb.embed([tail]))
+    # The truncated vector never saw the tail; the windowed one did.
+    assert float(windowed @ tail_vec) > float(truncated @ tail_vec) + 0.02
+    assert float(np.linalg.norm(windowed)) == pytest.approx(1.0, abs=1e-5)
+    (short,) = emb.embed([tail])
+    assert np.allclose(short, model.encode([tail], normalize_embeddings=True)[0], atol=1e-5)

@@ -129,3 +129,26 @@ def test_judge_failure_is_not_a_score(error: Exception) -> None:
         assert "judge failed" in (r.reason or "")
     # the failure is remembered: the second metric did not call the failing judge again
     assert v.calls == 1
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "Here is the answer: the Eiffel Tower is in Berlin.",
+        "Hier is het antwoord: de Eiffeltoren staat in Berlijn.",
+    ],
+)
+def test_a_lead_in_does_not_hide_the_claim_after_it(answer: str) -> None:
+    ctx = ["De Eiffeltoren staat in Parijs. The Eiffel Tower is in Paris."]
+    f, h = both(LexicalVerifier())
+    it = item(case(), response(answer, ctx))
+    rf, rh = score(f, it)[0], score(h, it)[0]
+    assert rf.value == 0.0 and rf.details["n_claims"] == 1
+    assert rh.value == 1.0
+    assert "Berl" in rh.details["unsupported_claims"][0]
+
+
+def test_an_answer_of_lead_ins_only_is_not_scored() -> None:
+    for m in both(LexicalVerifier()):
+        r = score(m, item(case(), response("Hier is het antwoord:", CTX)))[0]
+        assert r.value is None and r.reason == "no claims in the answer"

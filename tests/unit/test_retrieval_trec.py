@@ -14,6 +14,7 @@ import pytest
 from ragwacht.errors import ConfigError
 from ragwacht.metrics import retrieval as R
 from ragwacht.metrics.base import create_metric
+from ragwacht.runners.models import Response, RetrievedContext
 from tests.helpers.metrics import case, item, response, score
 
 TOL = 1e-4
@@ -279,3 +280,30 @@ def test_relevance_threshold_option() -> None:
     r = response(contexts=[("D1", 0.9, "a"), ("D2", 0.1, "b")])
     assert score(create_metric("mrr", relevance_threshold=2), item(c, r))[0].value == 0.5
     assert score(create_metric("map"), item(c, r))[0].value == pytest.approx(1.0)
+
+
+def test_ranked_contexts_keep_the_endpoints_order_on_tied_scores() -> None:
+    # Fused rankings (RRF) tie often: the bot showed D2 first, so hit@1 and MRR must see D2.
+    c = case(gold=GOLD)
+    ctxs = [
+        RetrievedContext(doc_id="D2", score=0.5, rank=1, text="x"),
+        RetrievedContext(doc_id="D3", score=0.5, rank=2, text="y"),
+        RetrievedContext(doc_id="D1", score=0.1, rank=3, text="z"),
+    ]
+    r = Response(case_id="c1", answer="a", contexts=ctxs)
+    mrr = score(create_metric("mrr"), item(c, r))[0]
+    assert mrr.value == 1.0
+    assert mrr.details["ranked_ids"] == ["D2", "D3", "D1"]
+    assert mrr.details["order"] == "endpoint"
+    assert score(create_metric("hit@1"), item(c, r))[0].value == 1.0
+    expected = R.ndcg(["D2", "D3", "D1"], {"D1": 1, "D2": 2, "D3": 0}, 3)
+    assert score(create_metric("ndcg@3"), item(c, r))[0].value == pytest.approx(expected)
+    # The same contexts under trec_eval's rule, on request.
+    trec = score(create_metric("mrr", order="trec_eval"), item(c, r))[0]
+    assert trec.details["ranked_ids"] == ["D3", "D2", "D1"] and trec.details["order"] == "trec_eval"
+    assert trec.value == pytest.approx(0.5)
+    # Without ranks the tie rule applies and is named.
+    unranked = response(contexts=[("D2", 0.5, "x"), ("D3", 0.5, "y"), ("D1", 0.1, "z")])
+    assert score(create_metric("mrr"), item(c, unranked))[0].details["order"] == "trec_eval"
+    with pytest.raises(ConfigError):
+        create_metric("mrr", order="random")

@@ -168,6 +168,10 @@ def build_metrics(spec: SuiteSpec, verifiers: dict[str, Any]) -> list[Metric]:
                 hint="list each metric once",
             )
         seen.add(metric.id)
+        bind = getattr(metric, "bind_cache_dir", None)
+        if bind is not None:
+            # Embeddings of unchanged texts are reused across runs and variants.
+            bind(state_dir(spec) / "embedding-cache")
         metrics.append(metric)
     return metrics
 

@@ -73,6 +73,8 @@ _MIN_STEM = 3
 
 def fold(text: str) -> str:
     """Lowercase and strip diacritics (``financiële`` -> ``financiele``)."""
+    if text.isascii():  # most text: nothing to decompose, and this is the verifier's hot path
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.lower())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 

@@ -8,9 +8,13 @@
 * list items (``-``, ``*``, ``•``, ``1.``, ``a)``) and ``;`` enumerations, each its own claim,
   prefixed with the lead-in that introduces them (``Je hebt nodig: een paspoort``), so a claim
   keeps the context it needs to be checked;
-* citation markers (``[bag-001]``, ``[1]``, ``(bron: ...)``) and markdown emphasis removed;
+* citation markers (``[bag-001]``, ``[1]``, ``(bron: ...)``) and markdown emphasis removed; a
+  marker after a sentence's end or before the next item, sentence or line ends the claim, so
+  two cited statements never merge into one;
 * filler and meta sentences (``Ik hoop dat dit helpt.``, ``Let me know if ...``) and markdown
-  headings that introduce nothing dropped;
+  headings that introduce nothing dropped; a lead-in filler (``Hier is het antwoord:``,
+  ``Here is the answer:``, ``Het antwoord is:``) is stripped and what follows it kept;
+* lowercased or tokenized text (``... the rights . it may ...``) split into sentences too;
 * optionally, coordinated main clauses (``..., maar ...``) split in two.
 """
 
@@ -70,6 +74,25 @@ FILLER_PATTERNS = tuple(
     )
 )
 
+# Lead-ins that announce an answer without stating anything. Only ever matched against the
+# whole text before a colon (or the whole sentence): "Het antwoord is 42." is a claim.
+LEAD_IN_PATTERNS = tuple(
+    re.compile(p, re.IGNORECASE)
+    for p in (
+        r"(hier|hieronder|dit) (is|staat|volgt|vindt u|vind je) (het|een|de|mijn)?\s*"
+        r"(kort[e]? )?(antwoord|overzicht|samenvatting|informatie|uitleg)\b.*",
+        r"(het|mijn) (korte |kort )?antwoord( op (uw|je|jouw|de) vraag)?( is| luidt)?",
+        r"(here|below) (is|are|you have|follows?) (the|an?|some|my)?\s*(short |brief )?"
+        r"(answer|overview|summary|information|explanation|response)\b.*",
+        r"here'?s (the|an?|some|my)?\s*(short |brief )?"
+        r"(answer|overview|summary|information|explanation|response)\b.*",
+        r"(the|my) (short |brief )?answer( to (your|the) question)?( is)?",
+        r"(sure|certainly|of course|natuurlijk|zeker|goede vraag|good question|great question)",
+        r"(antwoord|answer)",
+    )
+)
+_LEAD_IN_END = re.compile(r"\s*[:!,]\s+|\s*[:]\s*$")
+
 _CLAUSE_SPLIT = re.compile(r",\s+(?=(?:maar|en|of|want|dus|but|and|or|so|yet)\s)", re.IGNORECASE)
 
 
@@ -83,6 +106,49 @@ def strip_citations(text: str) -> str:
     """Remove citation markers: ``[bag-001]``, ``[1]``, ``[1, 2]``, ``(bron: ...)``, ``^1``."""
     text = _CITATION_BRACKETS.sub("", text)
     text = _CITATION_PARENS.sub("", text)
+    return _FOOTNOTE.sub("", text)
+
+
+# A claim boundary left where a citation marker ended a claim. A private-use character: no
+# answer contains it, and unlike the ASCII separators Python does not count it as whitespace.
+_BREAK = "\ue000"
+# A list bullet right after a marker: the next item starts there.
+_INLINE_BULLET = re.compile(r"(?:[-*•·–—▪◦]|\d{1,3}[.)])\s")
+
+
+def _starts_claim(after: str) -> bool:
+    """Whether the text after a citation marker opens a new claim (or nothing follows)."""
+    rest = after.lstrip(" \t")
+    if not rest or rest[0] in "\r\n":
+        return True
+    if rest is after:  # glued to what follows ("[1]."): not a boundary of its own
+        return False
+    first = rest[0]
+    return bool(
+        first.isupper() or first.isdigit() or first in "\"'‘“" or _INLINE_BULLET.match(rest)
+    )
+
+
+def _mark_citation_breaks(text: str) -> str:
+    """Remove citation markers, leaving a claim boundary where a marker ends a claim.
+
+    A marker ends a claim when it follows a sentence's end (``regelen? [doc-a] - Overlijden``)
+    or when the next item, sentence or line starts right after it (``... [doc-a] Daarna``). A
+    marker inside a sentence (``wordt [1] jaarlijks bepaald``) or before the punctuation that
+    ends it (``bepaald [1].``) is only removed.
+    """
+
+    def sub(pattern: re.Pattern[str], s: str) -> str:
+        def repl(m: re.Match[str]) -> str:
+            before = s[: m.start()].rstrip(" \t")
+            if before[-1:] in (".", "!", "?", "…") or _starts_claim(s[m.end() :]):
+                return " " + _BREAK
+            return ""
+
+        return pattern.sub(repl, s)
+
+    # "(bron: ...)" first: "weken [1] (bron: X)." must see the full stop after both markers.
+    text = sub(_CITATION_BRACKETS, sub(_CITATION_PARENS, text))
     return _FOOTNOTE.sub("", text)
 
 
@@ -109,16 +175,30 @@ _CANDIDATE = re.compile(r"([.!?…]+)(['\")\]]*)(\s+)(?=\S)")
 
 
 def split_sentences(text: str) -> list[str]:
-    """Split running text into sentences, respecting abbreviations, numbers and initials."""
+    """Split running text into sentences, respecting abbreviations, numbers and initials.
+
+    Lowercased text (no capital anywhere) and tokenized text (``rights . it``: a space before
+    the full stop) split before a lowercase word too, where a capital cannot mark the start.
+    """
+    if _BREAK in text:
+        return [s for part in text.split(_BREAK) for s in split_sentences(part)]
     text = " ".join(text.split())
+    lowercased = not any(ch.isupper() for ch in text)
     out: list[str] = []
     start = 0
     for m in _CANDIDATE.finditer(text):
         nxt = text[m.end() : m.end() + 20]
         # A sentence starts with a capital, a digit, a quote or a bracket; a lowercase word
-        # after a dot is an abbreviation we do not know ("ca. tien").
+        # after a dot is an abbreviation we do not know ("ca. tien") - unless the text has no
+        # capitals at all or the stop stands apart like a token.
         first = nxt[:1]
-        if not (first.isupper() or first.isdigit() or first in "\"'([‘“"):
+        tokenized = m.start(1) > 0 and text[m.start(1) - 1] == " "
+        if not (
+            first.isupper()
+            or first.isdigit()
+            or first in "\"'([‘“"
+            or ((lowercased or tokenized) and first.isalpha())
+        ):
             continue
         if not _is_boundary(text, m.start(1) + len(m.group(1)) - 1, nxt):
             continue
@@ -137,7 +217,33 @@ def is_filler(sentence: str) -> bool:
     s = sentence.strip().strip("\"'").strip()
     if not any(ch.isalnum() for ch in s):
         return True
+    if is_lead_in(s.rstrip(".:!, ")):
+        return True
     return any(p.search(s) for p in FILLER_PATTERNS)
+
+
+def is_lead_in(text: str) -> bool:
+    """Whether ``text`` (the words before a colon) only announces an answer."""
+    t = " ".join(text.strip().strip("\"'*_").split())
+    return bool(t) and any(p.fullmatch(t) for p in LEAD_IN_PATTERNS)
+
+
+def strip_lead_in(sentence: str) -> str:
+    """``Hier is het antwoord: de WOZ ...`` -> ``de WOZ ...``; other sentences unchanged.
+
+    The words before the first colon (or ``!``/``,``) are dropped when they only announce the
+    answer (:data:`LEAD_IN_PATTERNS`) or are filler; a lead-in with nothing after it is left
+    for :func:`is_filler` to drop.
+    """
+    for m in _LEAD_IN_END.finditer(sentence):
+        head, rest = sentence[: m.start()], sentence[m.end() :].strip()
+        if not rest:
+            return sentence
+        if is_lead_in(head) or any(p.search(head.strip()) for p in FILLER_PATTERNS):
+            # The rest may open with another lead-in ("Sure! Here is the answer: ...").
+            return strip_lead_in(rest)
+        return sentence
+    return sentence
 
 
 def _units(text: str) -> list[_Unit]:
@@ -256,17 +362,25 @@ def split_claims(
     del language  # both languages share the rules; kept for the verifier protocol
     if not text or not text.strip():
         return []
-    text = strip_citations(text)
+    text = _mark_citation_breaks(text.replace(_BREAK, " "))
     claims: list[str] = []
     for unit in _units(text):
+        unit_lead = _lead(unit.lead, drop_filler)
         for sentence in split_sentences(unit.text):
+            # After a citation marker the next item may follow on the same line.
+            bullet = _INLINE_BULLET.match(sentence)
+            if bullet:
+                sentence = sentence[bullet.end() :]
             for lead, part in _enumeration(sentence):
+                lead = _lead(lead, drop_filler)
                 pieces = _split_clauses(part) if split_clauses else [part]
                 for piece in pieces:
                     piece = _clean(piece)
+                    if drop_filler:
+                        piece = strip_lead_in(piece)
                     if not piece or (drop_filler and is_filler(piece)):
                         continue
-                    full_lead = "; ".join(x for x in (_clean(unit.lead), _clean(lead)) if x)
+                    full_lead = "; ".join(x for x in (unit_lead, lead) if x)
                     claim = f"{full_lead}: {piece}" if full_lead else piece
                     if claim.endswith(":") and not full_lead:
                         # A dangling lead-in ("De voorwaarden zijn:") with no list after it.
@@ -274,3 +388,21 @@ def split_claims(
                     if claim:
                         claims.append(claim)
     return claims
+
+
+def _lead(lead: str, drop_filler: bool) -> str:
+    """A cleaned lead-in; empty when it only announces the answer ("Hier is het antwoord")."""
+    lead = _clean(lead)
+    if drop_filler and lead and is_filler(lead):
+        return ""
+    return lead
+
+
+def split_passage(text: str) -> list[str]:
+    """Split a retrieved passage into the pieces an answer quoting it would be split into.
+
+    List items, lines and sentences, each with its lead-in, as :func:`split_claims` does for
+    answers (nothing dropped as filler), so that an answer equal to its passage yields the
+    same pieces and each claim is checked against its own item, not the whole list.
+    """
+    return split_claims(text, drop_filler=False)

@@ -73,10 +73,10 @@ class Consistency(Metric):
     def _similarities(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
         if self.similarity == "jaccard":
             return [jaccard_similarity(a, b) for a, b in pairs]
-        from ragwacht.metrics.correctness import cosine, get_embedder, rescale
+        from ragwacht.metrics.correctness import cached_embedder, cosine, rescale
 
         texts = sorted({t for p in pairs for t in p})
-        vecs = dict(zip(texts, get_embedder(self.model).embed(texts), strict=True))
+        vecs = dict(zip(texts, cached_embedder(self.model).embed(texts), strict=True))
         return [rescale(cosine(vecs[a], vecs[b]), self.baseline) for a, b in pairs]
 
     async def ascore(self, item: ScoreInput) -> MetricResult:

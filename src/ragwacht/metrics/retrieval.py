@@ -16,6 +16,13 @@ precision:
 
 Where trec_eval scores a query with no relevant document as 0, these functions return
 ``None``: such a query says nothing about the retriever, and not scorable is never 0.
+
+On a response (:func:`rank_response`), the order is the endpoint's own when every context
+carries a rank (mapped from the response, or its position in the returned list): that is the
+order the bot used and its user saw, so hit@1, MRR, nDCG and MAP describe it even where
+scores tie (fused rankings such as RRF tie often). Contexts without ranks are ordered by
+trec_eval's rule. Every result names the order in ``details["order"]``; the option
+``order: trec_eval`` applies trec_eval's rule to ranked contexts too.
 """
 
 from __future__ import annotations
@@ -217,22 +224,37 @@ def match_text(
     return best
 
 
+ORDERS = ("auto", "endpoint", "trec_eval")
+
+
 def rank_response(
     contexts: Sequence[RetrievedContext],
     gold: Sequence[GoldContext],
     *,
     min_overlap: float = 0.8,
-) -> tuple[list[str], str, int]:
-    """The trec_eval ranking of a response's contexts, with doc ids found by text if needed.
+    order: str = "auto",
+) -> tuple[list[str], str, int, str]:
+    """The ranking of a response's contexts, with doc ids found by text if needed.
 
     Contexts without a doc id are matched against the gold passages' text; unmatched ones get
     a placeholder id that no judgement names.
 
+    Args:
+        contexts: The retrieved contexts as returned.
+        gold: The case's gold contexts (for matching by text).
+        min_overlap: Content-word overlap needed to match a passage by text.
+        order: ``auto`` (the endpoint's rank order when every context has a rank, else
+            trec_eval's), ``endpoint`` (rank, then position) or ``trec_eval`` (score
+            descending, ties by doc id descending, where every context has a score).
+
     Returns:
-        ``(ranked_ids, matched_by, text_matches)`` with ``matched_by`` ``"id"`` when every
-        context carried a doc id, else ``"text"``.
+        ``(ranked_ids, matched_by, text_matches, order_used)`` with ``matched_by`` ``"id"``
+        when every context carried a doc id, else ``"text"``, and ``order_used``
+        ``"endpoint"`` or ``"trec_eval"``.
 
     """
+    if order not in ORDERS:
+        raise ConfigError(f"unknown retrieval order {order!r}", field="order")
     ordered = sorted(
         enumerate(contexts),
         key=lambda t: (t[1].rank if t[1].rank is not None else math.inf, t[0]),
@@ -250,7 +272,12 @@ def rank_response(
             else:
                 text_matches += 1
         pairs.append((doc_id, ctx.score))
-    return trec_order(pairs), matched_by, text_matches
+    ranked_by_endpoint = bool(contexts) and all(c.rank is not None for c in contexts)
+    use_endpoint = order == "endpoint" or (order == "auto" and ranked_by_endpoint)
+    if use_endpoint or not all(s is not None for _, s in pairs):
+        # trec_order keeps the given order when a score is missing: that is the endpoint's.
+        return trec_order((d, None) for d, _ in pairs), matched_by, text_matches, "endpoint"
+    return trec_order(pairs), matched_by, text_matches, "trec_eval"
 
 
 # -- metric classes -----------------------------------------------------------------------------
@@ -265,6 +292,8 @@ class RetrievalMetric(Metric):
         min_text_overlap: content-word overlap needed to match a passage by text (default 0.8).
         empty_is_zero: score an empty retrieval as a miss instead of not scored (default False:
             many endpoints simply do not report their contexts).
+        order: ``auto`` (default: the endpoint's order when its contexts carry ranks, else
+            trec_eval's tie rule), ``endpoint`` or ``trec_eval``; see :func:`rank_response`.
     """
 
     requires: ClassVar[frozenset[str]] = frozenset({"gold_contexts"})
@@ -277,6 +306,7 @@ class RetrievalMetric(Metric):
         relevance_threshold: int = 1,
         min_text_overlap: float = 0.8,
         empty_is_zero: bool = False,
+        order: str = "auto",
         **options: Any,
     ) -> None:
         if options:
@@ -287,12 +317,19 @@ class RetrievalMetric(Metric):
             raise ConfigError(
                 f"{self.name}: min_text_overlap must be in (0, 1]", field="min_text_overlap"
             )
+        if order not in ORDERS:
+            raise ConfigError(
+                f"{self.name}: order must be one of {', '.join(ORDERS)}, got {order!r}",
+                field="order",
+            )
         super().__init__(
             k=k,
             relevance_threshold=relevance_threshold,
             min_text_overlap=min_text_overlap,
             empty_is_zero=empty_is_zero,
+            order=order,
         )
+        self.order = order
         self.k = k
         self.threshold = int(relevance_threshold)
         self.min_text_overlap = float(min_text_overlap)
@@ -320,8 +357,8 @@ class RetrievalMetric(Metric):
             return self.not_scored(
                 "retrieved contexts have no doc ids and the gold contexts have no text to match"
             )
-        ranked, matched_by, text_matches = rank_response(
-            resp.contexts, case.gold_contexts, min_overlap=self.min_text_overlap
+        ranked, matched_by, text_matches, order_used = rank_response(
+            resp.contexts, case.gold_contexts, min_overlap=self.min_text_overlap, order=self.order
         )
         value = MEASURES[self.measure](ranked, qrels, self.k, threshold=self.threshold)
         if value is None:  # pragma: no cover - guarded above
@@ -329,6 +366,7 @@ class RetrievalMetric(Metric):
         rel = _relevant(qrels, self.threshold)
         details: dict[str, Any] = {
             "matched_by": matched_by,
+            "order": order_used,
             "ranked_ids": [d for d in ranked if not d.startswith("\x00")][:50],
             "relevant_ids": sorted(rel),
             "retrieved_relevant": [d for d in _cut(ranked, self.k) if d in rel],

@@ -2,9 +2,14 @@
 
 A claim is **supported** by a passage when enough of its content words (stopwords removed,
 lightly stemmed, accents folded) occur in the passage, every number and date it states occurs
-there too, and the best-matching sentence has the same negation polarity. It is
-**contradicted** when a passage that otherwise matches well states other numbers or the
-opposite polarity. Anything else is **unverifiable**.
+there too, and each of its clauses has the negation polarity of the passage clauses that say
+the same thing. It is **contradicted** when a passage that otherwise matches well states other
+numbers or the opposite polarity. Anything else is **unverifiable**.
+
+Passages are split the way answers are split (list items, lines, sentences, each item with
+its lead-in), and polarity is compared clause by clause: a "niet" in another list item or in
+another clause of the sentence says nothing about this claim, and an answer that quotes its
+passage verbatim is fully supported.
 
 It suits extractive bots that quote their sources; it cannot follow paraphrase or inference,
 so its verdicts are a floor, not a judgement. Its thresholds were tuned on HaluEval QA and
@@ -13,32 +18,124 @@ BEGIN (see ``metrics/cards/faithfulness.md`` for the measured balanced accuracy)
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 from ragwacht.errors import ConfigError
 from ragwacht.metrics import _text
-from ragwacht.metrics.claims import split_claims, split_sentences
+from ragwacht.metrics.claims import split_claims, split_passage
 from ragwacht.metrics.judges.base import ClaimVerdict, Verdict, Verification
 
-VERSION = "lexical-v1"
+VERSION = "lexical-v2"
 _MIN_PART = 4
+# Clause boundaries inside a claim or passage piece: a comma, semicolon or colon followed by
+# a space (not "3,70"), and the coordinating words that join two main clauses.
+_CLAUSE = re.compile(
+    r"\s*[,;:]\s+|\s+(?=(?:maar|want|doch|terwijl|echter|but|whereas|while|however)\s)",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class _Clause:
+    words: frozenset[str]
+    numbers: frozenset[str]
+    negated: bool
+
+
+@dataclass(frozen=True)
+class _Piece:
+    words: frozenset[str]
+    numbers: frozenset[str]
+    clauses: tuple[_Clause, ...]
+    text: str
 
 
 @dataclass(frozen=True)
 class _Passage:
     words: frozenset[str]
     numbers: frozenset[str]
-    sentences: tuple[tuple[frozenset[str], frozenset[str], bool, str], ...]
+    sentences: tuple[_Piece, ...]
     text: str
 
 
+def _clauses(text: str) -> tuple[_Clause, ...]:
+    """The clauses of ``text``; a clause without content words joins its neighbour.
+
+    Without content words a clause cannot be matched, but its negation ("..., niet ...") still
+    belongs to the statement next to it.
+    """
+    out: list[list[str]] = []
+    pending = ""
+    for part in _CLAUSE.split(text):
+        if not part.strip():
+            continue
+        if _text.content_set(part) or _text.numbers(part):
+            out.append([pending, part] if pending else [part])
+            pending = ""
+        elif out:
+            out[-1].append(part)
+        else:
+            pending = f"{pending} {part}"
+    if pending:
+        if out:
+            out[-1].append(pending)
+        else:
+            out.append([pending])
+    clauses = []
+    for parts in out:
+        joined = " ".join(parts)
+        clauses.append(
+            _Clause(_text.content_set(joined), _text.numbers(joined), _text.negated(joined))
+        )
+    return tuple(clauses)
+
+
+@lru_cache(maxsize=16384)
+def _piece(text: str) -> _Piece:
+    return _Piece(_text.content_set(text), _text.numbers(text), _clauses(text), text)
+
+
+# Passages repeat across cases, metrics, runs and variants (a corpus is a few hundred of them):
+# preparing each once per process is most of what re-scoring a suite costs otherwise.
+@lru_cache(maxsize=8192)
 def _prepare(text: str) -> _Passage:
-    sents = []
-    for s in split_sentences(text) or [text]:
-        sents.append((_text.content_set(s), _text.numbers(s), _text.negated(s), s))
-    return _Passage(_text.content_set(text), _text.numbers(text), tuple(sents), text)
+    pieces = tuple(_piece(s) for s in (split_passage(text) or [text]))
+    return _Passage(_text.content_set(text), _text.numbers(text), pieces, text)
+
+
+def _overlap(a: _Piece | _Clause, b: _Piece | _Clause) -> int:
+    return len(a.words & b.words) + len(a.numbers & b.numbers)
+
+
+def _polarity_ok(clause: _Clause, pieces: tuple[_Piece, ...]) -> bool:
+    """Whether the passage says ``clause`` with the same polarity (clause against clauses).
+
+    The pieces that share most with the clause are where the passage says it; within such a
+    piece only the clauses that share most words with it carry its polarity. When several pieces
+    tie, one that agrees is enough: a passage saying both supports either.
+    """
+    scored = [(_overlap(clause, piece), -len(piece.words), piece) for piece in pieces]
+    top = max((o, n) for o, n, _ in scored)
+    if top[0] == 0:
+        return True  # nothing in the passage is about this clause: coverage decides
+    for o, n, piece in scored:
+        if (o, n) != top:
+            continue
+        # The clauses that share most with this one say it; a word shared with a
+        # neighbouring clause ("object" in both halves) does not make that clause's
+        # negation this clause's.
+        best = max(_overlap(clause, c) for c in piece.clauses)
+        neg = False
+        for c in piece.clauses:
+            if _overlap(clause, c) == best:
+                neg ^= c.negated
+        if neg == clause.negated:
+            return True
+    return False
 
 
 @dataclass(frozen=True)
@@ -130,35 +227,24 @@ class LexicalVerifier:
     def match(self, claim: str, passage: str | _Passage, *, language: str = "nl") -> ClaimMatch:
         """Compare one claim with one passage."""
         p = passage if isinstance(passage, _Passage) else _prepare(passage)
-        words = _text.content_set(claim)
-        nums = _text.numbers(claim)
-        return self._match(words, nums, _text.negated(claim), p, self._compounds_for(language))
+        return self._match(_piece(claim), p, self._compounds_for(language))
 
     def _compounds_for(self, language: str) -> bool:
         if self.compounds == "auto":
             return language.lower().startswith("nl")
         return bool(self.compounds)
 
-    def _match(
-        self,
-        words: frozenset[str],
-        nums: frozenset[str],
-        neg: bool,
-        p: _Passage,
-        compounds: bool = False,
-    ) -> ClaimMatch:
+    def _match(self, claim: _Piece, p: _Passage, compounds: bool = False) -> ClaimMatch:
+        words, nums = claim.words, claim.numbers
         coverage = self._coverage(words, p, compounds) if words else (1.0 if nums else 0.0)
-        # The sentence that shares most content words decides polarity and number conflicts:
-        # a "niet" elsewhere in a long passage says nothing about this claim.
-        best = max(
-            p.sentences,
-            key=lambda s: (len(words & s[0]) + len(nums & s[1]), -len(s[0])),
-        )
+        # The piece (list item, sentence) that shares most content words is the evidence and
+        # decides number conflicts: a number elsewhere in a long passage says nothing here.
+        best = max(p.sentences, key=lambda s: (_overlap(claim, s), -len(s.words)))
         numbers_ok = nums <= p.numbers
         missing = nums - p.numbers
-        numbers_conflict = bool(missing) and bool(best[1] - nums)
-        polarity_ok = best[2] == neg
-        return ClaimMatch(coverage, numbers_ok, numbers_conflict, polarity_ok, best[3])
+        numbers_conflict = bool(missing) and bool(best.numbers - nums)
+        polarity_ok = all(_polarity_ok(c, p.sentences) for c in claim.clauses)
+        return ClaimMatch(coverage, numbers_ok, numbers_conflict, polarity_ok, best.text)
 
     def _coverage(self, words: frozenset[str], p: _Passage, compounds: bool) -> float:
         hits = len(words & p.words)
@@ -174,9 +260,8 @@ class LexicalVerifier:
 
     def judge(self, claim: str, passages: list[_Passage], *, language: str = "nl") -> ClaimVerdict:
         """Verdict for one claim against prepared passages."""
-        words = _text.content_set(claim)
-        nums = _text.numbers(claim)
-        neg = _text.negated(claim)
+        piece = _piece(claim)
+        words, nums = piece.words, piece.numbers
         if len(words) < self.min_content_words and not nums:
             return ClaimVerdict(
                 claim=claim,
@@ -187,7 +272,7 @@ class LexicalVerifier:
         compounds = self._compounds_for(language)
         best: tuple[float, int, ClaimVerdict] | None = None
         for i, p in enumerate(passages):
-            m = self._match(words, nums, neg, p, compounds)
+            m = self._match(piece, p, compounds)
             nums_ok = m.numbers_ok or not self.check_numbers
             pol_ok = m.polarity_ok or not self.check_negation
             if m.coverage >= self.support_threshold and nums_ok and pol_ok:
