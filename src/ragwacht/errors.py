@@ -20,6 +20,11 @@ class ExitCode(IntEnum):
     CONFIG = 2
     GATE_FAILED = 3
     ERROR_BUDGET = 4
+    # The gate could not run its regression checks: the configured baseline could not be
+    # obtained (MLflow unreachable, baseline file missing) or nothing in it could be compared
+    # (no shared cases, metric or judge changed). Never a pass: a gate that cannot look must
+    # not say "no regression".
+    GATE_INCOMPLETE = 5
 
 
 @dataclass(frozen=True)

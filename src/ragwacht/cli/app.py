@@ -63,7 +63,7 @@ def _root(
     """ragwacht: RAG evaluation and regression testing.
 
     Exit codes: 0 pass, 1 crash, 2 usage or configuration error, 3 quality gate failed,
-    4 error budget exceeded.
+    4 error budget exceeded, 5 regression checks could not run (baseline unavailable).
     """
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 console = Console(highlight=False)
@@ -27,8 +28,10 @@ def print_outcome(outcome: Any) -> None:
         colour = "green" if ok else "red"
         console.print(
             f"[bold {colour}]{'PASS' if ok else 'FAIL'}[/] gate for "
-            f"[bold]{rec.suite}[/] / {rec.variant}: {g.headline}"
+            f"[bold]{escape(rec.suite)}[/] / {escape(rec.variant)}: {escape(g.headline)}"
         )
+        for note in getattr(g, "notes", []):
+            console.print(f"  {escape(note)}")
     else:
         console.print(f"[bold]{rec.suite}[/] / {rec.variant}: no gate policy")
     t = Table(show_edge=False, header_style="bold")
@@ -50,7 +53,7 @@ def print_outcome(outcome: Any) -> None:
     if rec.judge_errors:
         console.print(f"[yellow]{rec.judge_errors} case(s) with judge failures[/] (not scored)")
     for w in rec.warnings:
-        console.print(f"[yellow]warning[/]: {w}")
+        console.print(f"[yellow]warning[/]: {escape(w)}")
     # The report comes last: it is what a person opens next.
     for name in ("record", "junit", "markdown", "report"):
         if name in outcome.files:

@@ -6,10 +6,10 @@ import asyncio
 import csv
 import logging
 import platform
+import re
 import subprocess
 import sys
 import uuid
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -44,6 +44,9 @@ class RunOptions:
     lang: str | None = None
     resume: bool = False
     refresh: bool = False
+    # Serve answers from the response cache. None: on, but off in gate mode (a gate that
+    # reads yesterday's answers does not test today's chatbot); True turns it on there too.
+    use_cache: bool | None = None
     progress: bool = True
     limit: int | None = None
     base_url: str | None = None  # point the profile at another URL (the demo uses this)
@@ -323,7 +326,7 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
     explicit_baseline = None
     if opts.baseline not in (None, "none", "mlflow"):
         explicit_baseline = RunRecord.load(Path(str(opts.baseline)))
-        _check_baseline_matches(explicit_baseline, spec.name, variant_name, str(opts.baseline))
+        check_baseline_matches(explicit_baseline, spec.name, variant_name, str(opts.baseline))
     started = _now()
     root = spec.project_root
     try:
@@ -371,7 +374,7 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
         store=store,
         cache=cache,
         resume=opts.resume,
-        refresh=opts.refresh,
+        refresh=opts.refresh or not _cache_reads(opts),
         repeats=ex.repeats,
         progress=opts.progress,
         cache_identity=cache_identity,
@@ -449,18 +452,23 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
     files["cases"] = write_case_table(record, out_dir / "cases.csv")
     outcome = RunOutcome(record=record, out_dir=out_dir, files=files)
 
-    baseline: RunRecord | None
     if explicit_baseline is not None:
-        baseline = explicit_baseline
+        lookup = BaselineLookup(explicit_baseline, source=f"file {opts.baseline}")
     else:
-        baseline = load_baseline(
-            spec, variant_name, opts, exclude_run_id=record.run_id, warnings_out=record.warnings
-        )
+        lookup = find_suite_baseline(spec, variant_name, opts, exclude_run_id=record.run_id)
+        record.warnings.extend(lookup.notes)
+    baseline = lookup.record
     outcome.baseline = baseline
     if gate_policy is not None:
         from ragwacht.ci.gate import gate
 
-        result = gate(record, baseline, gate_policy)
+        result = gate(
+            record,
+            baseline,
+            gate_policy,
+            baseline_error=lookup.error,
+            baseline_source=lookup.source,
+        )
         record.gate = result.model_dump(mode="json")
         outcome.gate = result
         if opts.gate:
@@ -498,6 +506,13 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
     return outcome
 
 
+def _cache_reads(opts: RunOptions) -> bool:
+    """Whether cached responses may stand in for endpoint calls in this run."""
+    if opts.use_cache is not None:
+        return opts.use_cache
+    return not opts.gate
+
+
 def _trend(spec: SuiteSpec, variant: str, opts: RunOptions) -> list[Any] | None:
     """Earlier runs on the base branch from MLflow, for the report's trend (None if none)."""
     if not opts.mlflow:
@@ -518,7 +533,7 @@ def _trend(spec: SuiteSpec, variant: str, opts: RunOptions) -> list[Any] | None:
     return runs or None
 
 
-def _check_baseline_matches(base: RunRecord, suite: str, variant: str, where: str) -> None:
+def check_baseline_matches(base: RunRecord, suite: str, variant: str, where: str) -> None:
     """A baseline of another suite or variant would gate against the wrong thing."""
     if base.suite != suite or base.variant != variant:
         raise ConfigError(
@@ -528,27 +543,56 @@ def _check_baseline_matches(base: RunRecord, suite: str, variant: str, where: st
         )
 
 
-def load_baseline(
+@dataclass
+class BaselineLookup:
+    """What the baseline search found: a record, nothing yet, or an error (fail closed).
+
+    Attributes:
+        record: the baseline, when one was obtained.
+        source: where it came from (``MLflow run ...``, ``file ...``), for the outputs.
+        error: why the configured baseline could not be obtained; the gate then fails with
+            exit 5 instead of quietly gating on thresholds only.
+        notes: what was looked at, for the record's warnings.
+
+    """
+
+    record: RunRecord | None = None
+    source: str | None = None
+    error: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+_USERINFO = re.compile(r"(?<=//)[^/@\s]+@")
+
+
+def scrub_uri(text: str) -> str:
+    """Drop ``user:password@`` from URLs in a message (a tracking URI may carry them)."""
+    return _USERINFO.sub("***@", text)
+
+
+def find_suite_baseline(
     spec: SuiteSpec,
     variant: str,
     opts: RunOptions,
     *,
     exclude_run_id: str | None = None,
-    warnings_out: list[str] | None = None,
-) -> RunRecord | None:
-    """Find the baseline: an explicit file, MLflow (newest on the base branch) or a file.
+) -> BaselineLookup:
+    """Find the baseline: an explicit file, MLflow (newest passing run on the base branch), a file.
 
-    What was used, and why the first choice was not, is appended to ``warnings_out``.
+    "No baseline yet" (MLflow answered and holds no run, no file configured) is a first run,
+    gated on thresholds only. A baseline that was configured but could not be obtained (MLflow
+    unreachable or failing, ``baseline.file`` missing where it is the source) is an ``error``:
+    the gate fails closed on it rather than passing without its regression checks.
     """
-    notes = warnings_out if warnings_out is not None else []
     choice = opts.baseline
     if choice == "none":
-        return None
+        return BaselineLookup(notes=["--baseline none: gated on thresholds only"])
     if choice and choice != "mlflow":
         base = RunRecord.load(Path(choice))
-        _check_baseline_matches(base, spec.name, variant, choice)
-        return base
-    if (choice == "mlflow" or (choice is None and spec.baseline.mlflow)) and opts.mlflow:
+        check_baseline_matches(base, spec.name, variant, choice)
+        return BaselineLookup(base, source=f"file {choice}")
+    use_mlflow = (choice == "mlflow" or (choice is None and spec.baseline.mlflow)) and opts.mlflow
+    if use_mlflow:
         try:
             from ragwacht.tracking import find_baseline
 
@@ -560,19 +604,58 @@ def load_baseline(
                 exclude_run_id=exclude_run_id,
                 project_root=spec.project_root,
             )
-        except Exception as exc:  # an MLflow outage must not stop the gate
-            msg = f"baseline lookup in MLflow failed ({type(exc).__name__}: {exc})"
-            warnings.warn(msg, stacklevel=2)
-            notes.append(msg + "; falling back to the baseline file")
-            found = None
-        if found is not None or choice == "mlflow":
-            if found is None:
-                notes.append("no baseline run found in MLflow: regression checks were skipped")
-            return found
-    from_file = load_baseline_file(spec, variant)
-    if from_file is not None:
-        _check_baseline_matches(from_file, spec.name, variant, str(baseline_file(spec, variant)))
-    return from_file
+        except Exception as exc:  # an outage must not switch the regression checks off
+            msg = scrub_uri(f"baseline lookup in MLflow failed ({type(exc).__name__}: {exc})")
+            log.warning("%s", msg)
+            return BaselineLookup(
+                error=msg + "; fix the tracking server or MLFLOW_TRACKING_URI and rerun",
+                notes=[msg + ": the gate fails closed (exit 5)"],
+            )
+        if found is not None:
+            return BaselineLookup(found, source=f"MLflow run {found.mlflow_run_id or found.run_id}")
+        if choice == "mlflow":
+            return BaselineLookup(
+                notes=["no baseline run in MLflow yet: regression checks were skipped"]
+            )
+    path = baseline_file(spec, variant)
+    if path.exists():
+        from_file = RunRecord.load(path)
+        check_baseline_matches(from_file, spec.name, variant, str(path))
+        return BaselineLookup(from_file, source=f"file {_rel(path, spec.project_root)}")
+    if spec.baseline.file:
+        where = f"baseline.file in {spec.path}" if spec.path else "baseline.file"
+        if use_mlflow:
+            # MLflow answered "nothing yet": a first run. The file was only the fallback.
+            return BaselineLookup(
+                notes=[
+                    f"no baseline run in MLflow yet, and the fallback baseline file {path} "
+                    f"({where}) does not exist: gated on thresholds only"
+                ]
+            )
+        msg = (
+            f"the baseline file {path} ({where}) does not exist; check the path, save one with "
+            f"`ragwacht baseline save RUN.json --to {path}`, or run once with --baseline none"
+        )
+        return BaselineLookup(error=msg, notes=[msg])
+    return BaselineLookup(notes=["no baseline yet: gated on thresholds only"])
+
+
+def load_baseline(
+    spec: SuiteSpec,
+    variant: str,
+    opts: RunOptions,
+    *,
+    exclude_run_id: str | None = None,
+    warnings_out: list[str] | None = None,
+) -> RunRecord | None:
+    """The baseline record, or None; see :func:`find_suite_baseline` for the error cases.
+
+    What was used, and why the first choice was not, is appended to ``warnings_out``.
+    """
+    found = find_suite_baseline(spec, variant, opts, exclude_run_id=exclude_run_id)
+    if warnings_out is not None:
+        warnings_out.extend(found.notes)
+    return found.record
 
 
 def baseline_file(spec: SuiteSpec, variant: str) -> Path:

@@ -263,6 +263,7 @@ class GateView:
     min_detectable: dict[str, float] = field(default_factory=dict)
     min_detectable_n: int | None = None
     has_baseline: bool | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 def _flip_items(raw: Any, direction: str) -> list[FlipView]:
@@ -418,6 +419,7 @@ def gate_view(gate: Mapping[str, Any] | None) -> GateView:
         rules=rules,
         flips=flips,
         digest_changed=bool(_get(gate, "digest_changed", "dataset_changed", default=False)),
+        notes=[str(x) for x in _get(gate, "notes", default=[]) or [] if x],
         min_detectable=mdd,
         min_detectable_n=mdd_n
         if isinstance(mdd_n, int)
@@ -929,8 +931,10 @@ def _verdict(gate: GateView, fmt: _Fmt, t: Translator) -> VerdictView:
         "fail": t("verdict_fail_why"),
         "error": t("verdict_fail_why"),
     }.get(gate.status, t("verdict_none_why"))
-    if gate.headline and gate.status == "error":
+    if gate.headline and (gate.status == "error" or gate.exit_code == 5):
         why = gate.headline
+    # The baseline used (or why there was none) and any cached answers, stated by the verdict.
+    lines.extend(gate.notes)
     return VerdictView(gate.status, word.get(gate.status, t("verdict_none")), why, lines,
                        gate.exit_code)  # fmt: skip
 
