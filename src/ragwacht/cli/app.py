@@ -6,10 +6,11 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from typer.core import TyperGroup
 
 from ragwacht import __version__
-from ragwacht.errors import ConfigError, RagwachtError
+from ragwacht.errors import ConfigError, Interrupted, RagwachtError
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -23,8 +24,10 @@ def render_error(exc: RagwachtError) -> None:
             err_console.print(f"  [bold]{p.location}[/]: {p.message}", markup=True)
             if p.hint:
                 err_console.print(f"    [dim]fix:[/] {p.hint}")
+    elif isinstance(exc, Interrupted):
+        err_console.print(f"[bold yellow]interrupted[/]: {escape(str(exc))}")
     else:
-        err_console.print(f"[bold red]error[/]: {exc}")
+        err_console.print(f"[bold red]error[/]: {escape(str(exc))}")
 
 
 class _Group(TyperGroup):

@@ -21,8 +21,16 @@ from rich.console import Console
 from ragwacht import __version__
 from ragwacht._env import redact_public
 from ragwacht.datasets.models import GoldenCase, GoldenSet
-from ragwacht.errors import ConfigError, ExitCode
+from ragwacht.errors import ConfigError, ExitCode, Interrupted, Location, Problem
 from ragwacht.evals.record import CaseResult, JudgeInfo, Manifest, RunRecord, write_atomic
+from ragwacht.evals.scoring import (
+    CHECKPOINT_NAME,
+    SCORING_MAX_CHARS,
+    DaemonExecutor,
+    ScoreCheckpoint,
+    batch_timeout,
+    cut_for_scoring,
+)
 from ragwacht.evals.spec import DEFAULT_VARIANT, SuiteSpec, load_suite
 from ragwacht.evals.summary import summarize_metric
 from ragwacht.metrics.base import Metric, MetricResult, ScoreInput, create_metric
@@ -135,6 +143,45 @@ def build_metrics(spec: SuiteSpec, verifiers: dict[str, Any]) -> list[Metric]:
     return metrics
 
 
+def check_metric_inputs(spec: SuiteSpec, metrics: Sequence[Metric]) -> None:
+    """Refuse, before any endpoint call, a metric that the suite can never feed.
+
+    ``consistency`` with ``execution.repeats: 1`` would otherwise show up once per case as
+    "not scored" and end as a failed gate, while the cause is one line of the suite. (Cases
+    without reference answers or gold contexts are the golden set's business: a set may hold
+    them for some cases only, and those metrics then say ``scored/total``.)
+
+    Raises:
+        ConfigError: every such conflict, with the suite's file, line and field.
+
+    """
+    from ragwacht._yaml import yaml_line
+
+    have = {"repeats": spec.execution.repeats >= 2}
+    fixes = {
+        "repeats": (
+            "needs repeated answers, but execution.repeats is 1",
+            "set execution.repeats: 3 (or more), or remove the metric",
+        ),
+    }
+    text = spec.path.read_text(encoding="utf-8") if spec.path and spec.path.is_file() else ""
+    problems = []
+    for i, m in enumerate(metrics):
+        for req in sorted(m.requires):
+            if req in have and not have[req]:
+                what, hint = fixes[req]
+                problems.append(
+                    Problem(
+                        f"metric '{m.id}' {what}",
+                        Location(spec.path, yaml_line(text, ["metrics", i]) if text else None,
+                                 f"metrics.{i}"),
+                        hint,
+                    )
+                )  # fmt: skip
+    if problems:
+        raise ConfigError(problems=problems)
+
+
 def build_verifiers(spec: SuiteSpec) -> dict[str, Any]:
     """Instantiate the suite's judges (verifiers) by name."""
     from ragwacht.metrics.judges.factory import make_verifier, parse_judge_config
@@ -183,8 +230,23 @@ async def score_cases(
     *,
     progress: bool = True,
     console: Console | None = None,
+    timeout_s: float | None = None,
+    checkpoint: ScoreCheckpoint | None = None,
+    finished: list[str] | None = None,
 ) -> list[dict[str, MetricResult]]:
-    """Score every item with every metric; a metric that crashes marks its cases not scored."""
+    """Score every item with every metric; a metric that crashes marks its cases not scored.
+
+    Args:
+        metrics: the metrics, scored one after another.
+        items: one input per case.
+        progress: show a progress bar.
+        console: where the progress bar goes.
+        timeout_s: time budget per case; a metric over ``batch_timeout(timeout_s, n)`` marks
+            its cases not scored (a judge failure, counted in the error budget).
+        checkpoint: where finished metrics are written, and read back on ``--resume``.
+        finished: filled with the ids of the metrics that finished (for an interruption).
+
+    """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     results: list[dict[str, MetricResult]] = [{} for _ in items]
@@ -200,16 +262,32 @@ async def score_cases(
         task = bar.add_task("", total=len(metrics))
         for metric in metrics:
             bar.update(task, description=metric.id)
-            try:
-                scored = await metric.score_batch(items)
-            except ConfigError:
-                raise
-            except Exception as exc:  # a broken backend must not cost the other metrics
-                log.warning("metric %s failed: %s", metric.id, exc)
-                reason = f"metric failed: {type(exc).__name__}: {exc}"[:300]
-                scored = [metric.not_scored(reason, error=True) for _ in items]
+            stored = checkpoint.load(metric, items) if checkpoint is not None else None
+            if stored is not None:
+                scored = stored
+            else:
+                budget = batch_timeout(timeout_s, len(items)) if timeout_s else None
+                try:
+                    scored = await asyncio.wait_for(metric.score_batch(items), budget)
+                except ConfigError:
+                    raise
+                except TimeoutError:
+                    log.warning("metric %s ran out of its %.0f s budget", metric.id, budget)
+                    reason = (
+                        f"scoring timed out after {budget:.0f} s "
+                        f"(execution.scoring_timeout_s = {timeout_s:g} s per case)"
+                    )
+                    scored = [metric.not_scored(reason, error=True) for _ in items]
+                except Exception as exc:  # a broken backend must not cost the other metrics
+                    log.warning("metric %s failed: %s", metric.id, exc)
+                    reason = f"metric failed: {type(exc).__name__}: {exc}"[:300]
+                    scored = [metric.not_scored(reason, error=True) for _ in items]
+                if checkpoint is not None:
+                    checkpoint.save(metric, items, scored)
             for slot, res in zip(results, scored, strict=True):
                 slot[metric.id] = res
+            if finished is not None:
+                finished.append(metric.id)
             bar.advance(task)
     return results
 
@@ -284,6 +362,9 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
     from ragwacht.runners.profile import load_profile, variant_from_spec
 
     console = opts.console or Console(stderr=True)
+    # Blocking work (embeddings, NLI, python callables) runs on daemon threads, so that a
+    # metric over its time budget or a Ctrl-C does not leave the process waiting for it.
+    asyncio.get_running_loop().set_default_executor(DaemonExecutor())
     variant_name = opts.variant or (spec.variant_names()[0])
     if variant_name not in spec.variant_names():
         raise ConfigError(
@@ -304,6 +385,7 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
 
     verifiers = build_verifiers(spec)
     metrics = build_metrics(spec, verifiers)
+    check_metric_inputs(spec, metrics)
     # Every configuration mistake surfaces here, before a single endpoint call.
     gate_policy = None
     if spec.gate:
@@ -366,19 +448,28 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
     )
     store = ResponseStore(out_dir / "responses.jsonl", fresh=not opts.resume)
     cache = ResponseCache(state_dir(spec) / "response-cache")
-    responses = await run_cases(
-        profile,
-        cases,
-        variant=variant,
-        options=exec_opts,
-        store=store,
-        cache=cache,
-        resume=opts.resume,
-        refresh=opts.refresh or not _cache_reads(opts),
-        repeats=ex.repeats,
-        progress=opts.progress,
-        cache_identity=cache_identity,
-    )
+    try:
+        responses = await run_cases(
+            profile,
+            cases,
+            variant=variant,
+            options=exec_opts,
+            store=store,
+            cache=cache,
+            resume=opts.resume,
+            refresh=opts.refresh or not _cache_reads(opts),
+            repeats=ex.repeats,
+            progress=opts.progress,
+            cache_identity=cache_identity,
+        )
+    except asyncio.CancelledError:  # Ctrl-C: asyncio.run cancels this task
+        kept = sum(1 for r in store.load().values() if r.ok)
+        raise Interrupted(
+            f"interrupted while calling the endpoint: {kept} of {len(cases) * ex.repeats} "
+            f"responses are kept in {store.path}; nothing was scored. Continue with "
+            f"`ragwacht run {_rel(spec.path, Path.cwd()) or spec.name} --resume` (same --out "
+            "and --variant): only the missing cases are called"
+        ) from None
     n_cached = sum(1 for r in responses if r.cached)
     cache_note = (
         f"{n_cached} of {len(responses)} responses came from the response cache"
@@ -394,17 +485,51 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
     for rs in by_case.values():
         rs.sort(key=lambda r: r.repeat)
 
-    items = [
-        ScoreInput(
-            case=c,
-            response=by_case[c.id][0],
-            repeats=by_case[c.id] if ex.repeats > 1 else [],
-            language=c.language(gs.manifest.language or spec.lang),
+    # Metrics see answers and passages cut to a bound; the record keeps the full response.
+    n_cut = 0
+    items = []
+    for c in cases:
+        first, cut = cut_for_scoring(by_case[c.id][0])
+        n_cut += cut
+        items.append(
+            ScoreInput(
+                case=c,
+                response=first,
+                repeats=[cut_for_scoring(r)[0] for r in by_case[c.id]] if ex.repeats > 1 else [],
+                language=c.language(gs.manifest.language or spec.lang),
+            )
         )
-        for c in cases
-    ]
+    cut_note = (
+        f"{n_cut} answers or passages were longer than {SCORING_MAX_CHARS:,} characters and "
+        f"were scored on their first {SCORING_MAX_CHARS:,} (the record keeps the full text)"
+        if n_cut
+        else None
+    )
+    checkpoint = ScoreCheckpoint(
+        out_dir / CHECKPOINT_NAME, manifest.suite_hash, fresh=not opts.resume
+    )
+    finished: list[str] = []
     try:
-        scored = await score_cases(metrics, items, progress=opts.progress, console=console)
+        scored = await score_cases(
+            metrics,
+            items,
+            progress=opts.progress,
+            console=console,
+            timeout_s=ex.scoring_timeout_s,
+            checkpoint=checkpoint,
+            finished=finished,
+        )
+    except asyncio.CancelledError:  # Ctrl-C: asyncio.run cancels this task
+        now = next((m.id for m in metrics if m.id not in finished), "?")
+        done = ", ".join(finished) or "none"
+        raise Interrupted(
+            f"interrupted while scoring {now}: all {len(responses)} responses are kept in "
+            f"{store.path}, and the scores of the {len(finished)} finished metrics ({done}) in "
+            f"{checkpoint.path}. Continue with "
+            f"`ragwacht run {_rel(spec.path, Path.cwd()) or spec.name} --resume` (same --out "
+            "and --variant): no endpoint call is repeated and finished metrics are not scored "
+            "again"
+        ) from None
     finally:
         for v in all_verifiers(metrics, verifiers):
             close = getattr(v, "aclose", None)
@@ -419,8 +544,8 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
             reference_answer=c.reference_answer,
             expected_behavior=c.expected_behavior.value,
             gold_doc_ids=[g.doc_id for g in c.gold_contexts],
-            response=it.response,
-            repeats=it.repeats[1:] if it.repeats else [],
+            response=by_case[c.id][0],
+            repeats=by_case[c.id][1:] if ex.repeats > 1 else [],
             metrics=res,
         )
         for c, it, res in zip(cases, items, scored, strict=True)
@@ -443,7 +568,7 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
         cases=case_results,
         summary=summary,
         endpoint_errors=sum(1 for c in case_results if c.response.error is not None),
-        warnings=[cache_note] if cache_note else [],
+        warnings=[n for n in (cache_note, cut_note) if n],
         judge_errors=sum(1 for c in case_results if any(m.error for m in c.metrics.values())),
     )
     files: dict[str, Path] = {}

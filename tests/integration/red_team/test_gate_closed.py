@@ -296,3 +296,228 @@ def test_gate_mode_calls_the_endpoint_and_states_cache_use(repo_root: Path, tmp_
     dead = RunRecord.load(tmp_path / "dead" / "run.json")
     assert not any(c.response.cached for c in dead.cases)
     assert all(c.response.error for c in dead.cases)
+
+
+# --- defect 3, scoring half: bounded scoring, Ctrl-C that stops and says how to resume ---------
+
+
+def _plain_suite(tmp: Path, url: str, metrics: list[Any], judges: dict[str, Any], n: int) -> Path:
+    """A suite of ``n`` cases against a loopback bot at ``url``, without a gate."""
+    folder = tmp / "set"
+    folder.mkdir()
+    (folder / "dataset.yaml").write_text(
+        "schema_version: 1\nname: probe\nversion: '1'\nlanguage: nl\n", encoding="utf-8"
+    )
+    rows = [
+        {
+            "id": f"case-{i}",
+            "question": f"ok vraag {i}",
+            "reference_answer": "De gemeente registreert adressen in de BAG.",
+        }
+        for i in range(n)
+    ]
+    (folder / "cases.jsonl").write_text(
+        "".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8"
+    )
+    profile = tmp / "bot.yaml"
+    profile.write_text(
+        yaml.safe_dump(
+            {
+                "schema_version": 1,
+                "type": "http",
+                "url": url,
+                "response": {"answer": "$.answer", "contexts": "$.sources"},
+            }
+        ),
+        encoding="utf-8",
+    )
+    suite = tmp / "probe.yaml"
+    suite.write_text(
+        yaml.safe_dump(
+            {
+                "schema_version": 1,
+                "name": "probe",
+                "dataset": str(folder),
+                "endpoint": str(profile),
+                "metrics": metrics,
+                "judges": judges,
+                "execution": {"concurrency": 2, "timeout_s": 10, "max_retries": 0},
+            }
+        ),
+        encoding="utf-8",
+    )
+    return suite
+
+
+class _HugeAnswerBot:
+    """A hostile chatbot on loopback whose answer is far longer than anything worth scoring."""
+
+    def __init__(self, chars: int) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        sentence = "De gemeente registreert adressen in de BAG en houdt die actueel. "
+        answer = (sentence * (chars // len(sentence) + 1))[:chars]
+        body = json.dumps(
+            {"answer": answer, "sources": [{"doc_id": "bag-001", "text": answer}]}
+        ).encode()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("content-length") or 0))
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/chat"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> _HugeAnswerBot:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_huge_answers_are_scored_on_a_documented_bound(tmp_path: Path) -> None:
+    from ragwacht.evals.scoring import SCORING_MAX_CHARS
+
+    chars = 10 * SCORING_MAX_CHARS
+    with _HugeAnswerBot(chars) as bot:
+        suite = _plain_suite(
+            tmp_path,
+            bot.url,
+            ["answer_correctness", {"name": "faithfulness", "judge": "lex"}],
+            {"lex": {"type": "lexical"}},
+            n=2,
+        )
+        res = CliRunner().invoke(
+            app,
+            ["run", str(suite), "--out", str(tmp_path / "out"), "-q", "--no-mlflow"],
+            catch_exceptions=False,
+        )
+    assert res.exit_code == 0, res.output
+    record = RunRecord.load(tmp_path / "out" / "run.json")
+    assert any(f"{SCORING_MAX_CHARS:,} characters" in w for w in record.warnings)
+    for case in record.cases:
+        assert len(case.response.answer or "") == chars  # the record keeps what was said
+        assert case.metrics["answer_correctness"].value is not None
+        claims = case.metrics["faithfulness"].details.get("claims") or []
+        assert claims and sum(len(c["claim"]) for c in claims) <= SCORING_MAX_CHARS
+
+
+def test_ctrl_c_while_scoring_stops_says_what_was_kept_and_resumes(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.helpers.fault_server import FaultServer
+    from tests.helpers.judge_server import FakeJudgeServer, Reply
+
+    hang = {"on": True}
+
+    def judge(body: dict[str, Any]) -> Reply:
+        # First a judge that never answers in time; after the interruption, one that fails.
+        return Reply(status=200, content="{}", delay=600) if hang["on"] else Reply(status=500)
+
+    srv = FakeJudgeServer(judge).start()
+    try:
+        with FaultServer() as bot:
+            suite = _plain_suite(
+                tmp_path,
+                bot.url,
+                ["refusal_correctness", {"name": "faithfulness", "judge": "slow"}],
+                {
+                    "slow": {
+                        "type": "llm",
+                        "base_url": srv.base_url,
+                        "model": "fake",
+                        "timeout_s": 900,
+                        "max_retries": 0,
+                    }
+                },
+                n=4,
+            )
+            out = tmp_path / "out"
+            env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+            cmd = [sys.executable, "-m", "ragwacht", "run", str(suite), "--out", str(out)]
+            proc = subprocess.Popen(
+                [*cmd, "-q", "--no-mlflow"],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                cwd=tmp_path,
+            )
+            deadline = time.monotonic() + 120  # a guard against a hang, not a measurement
+            while not srv.requests:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    proc.kill()
+                    pytest.fail(f"the run ended or stalled before scoring: {proc.communicate()}")
+                time.sleep(0.05)
+            proc.send_signal(signal.SIGINT)
+            try:
+                _, err_b = proc.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                pytest.fail("Ctrl-C did not stop scoring")
+            err = " ".join(err_b.decode("utf-8", "replace").split())
+            assert proc.returncode == ExitCode.INTERRUPTED == 130, err
+            assert "Traceback" not in err
+            assert "interrupted while scoring faithfulness" in err
+            assert "all 4 responses are kept" in err and "refusal_correctness" in err
+            assert "--resume" in err
+            kept = [json.loads(x) for x in (out / "scores.jsonl").read_text().splitlines()]
+            assert {(k["metric"], k["case_id"]) for k in kept} == {
+                ("refusal_correctness", f"case-{i}") for i in range(4)
+            }
+            # Resumed: no endpoint call is repeated, the finished metric is taken from disk.
+            hang["on"] = False
+            bot.reset_counts()
+            res = CliRunner().invoke(
+                app,
+                ["run", str(suite), "--out", str(out), "-q", "--no-mlflow", "--resume"],
+                catch_exceptions=False,
+            )
+            assert res.exit_code == 0, res.output
+            assert sum(bot.counts.values()) == 0
+    finally:
+        srv.stop()
+    record = RunRecord.load(out / "run.json")
+    by_case = {k["case_id"]: k["result"] for k in kept}
+    for case in record.cases:
+        assert case.metrics["refusal_correctness"].model_dump(mode="json") == by_case[case.case_id]
+        assert case.metrics["faithfulness"].error  # the failing judge: not scored, never a score
+
+
+# --- defect 17: a suite configuration conflict surfaces per case instead of at preflight -------
+
+
+def test_metric_the_suite_cannot_feed_is_a_config_error_before_any_call(tmp_path: Path) -> None:
+    from tests.helpers.fault_server import FaultServer
+
+    with FaultServer() as bot:
+        # consistency compares repeated answers, but the suite asks each question once.
+        suite = _plain_suite(tmp_path, bot.url, ["refusal_correctness", "consistency"], {}, n=3)
+        res = CliRunner().invoke(
+            app,
+            ["run", str(suite), "--out", str(tmp_path / "out"), "-q", "--no-mlflow"],
+            catch_exceptions=False,
+        )
+        calls = sum(bot.counts.values())
+    assert res.exit_code == ExitCode.CONFIG, res.output
+    text = " ".join(res.output.split())
+    assert "consistency" in text and "execution.repeats" in text
+    assert "probe.yaml" in text and "field 'metrics.1'" in text and "line " in text
+    assert "Traceback" not in res.output
+    assert calls == 0  # refused before the chatbot was called
