@@ -80,7 +80,7 @@ class DaemonExecutor(concurrent.futures.ThreadPoolExecutor):
         self._slots = threading.BoundedSemaphore(max_workers)
         self._closed = False
 
-    def submit(  # type: ignore[override]
+    def submit(
         self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any
     ) -> concurrent.futures.Future[Any]:
         """Run ``fn(*args, **kwargs)`` on a daemon thread; return its future."""
