@@ -24,9 +24,13 @@ from starlette.routing import Route
 class FakeOpenAIServer:
     """Use as a context manager; ``base_url`` ends in ``/v1``."""
 
-    def __init__(self, *, api_key: str | None = None, fail_first: int = 0) -> None:
+    def __init__(
+        self, *, api_key: str | None = None, fail_first: int = 0, echo_system: bool = False
+    ) -> None:
         self.api_key = api_key
         self.fail_first = fail_first
+        # A careless bot that repeats its instructions: the system message is echoed too.
+        self.echo_system = echo_system
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._server: uvicorn.Server | None = None
@@ -48,6 +52,9 @@ class FakeOpenAIServer:
                 headers={"Retry-After": "0"},
             )
         question = body["messages"][-1]["content"]
+        if self.echo_system:
+            system = " ".join(m["content"] for m in body["messages"] if m["role"] == "system")
+            question = f"{system} {question}"
         message: dict[str, Any] = {"role": "assistant", "content": f"echo: {question}"}
         tools = [t.get("function", {}).get("name") for t in body.get("tools") or []]
         if "cite_sources" in tools:

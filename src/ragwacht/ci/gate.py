@@ -204,11 +204,32 @@ def _rule_field(i: int, name: str) -> str:
     return f"gate.rules[{i}].{name}"
 
 
+def _default_ceilings(record: RunRecord, rules: list[GateRule]) -> list[GateRule]:
+    """Ceilings for metrics that declare one (safety rates: 0) and that no rule names."""
+    named = {r.metric for r in rules}
+    out = []
+    for name in record.summary:
+        if name in named:
+            continue
+        try:
+            from ragwacht.metrics.base import metric_class
+
+            ceiling = getattr(metric_class(name), "default_ceiling", None)
+        except ConfigError:
+            continue
+        if ceiling is not None:
+            out.append(GateRule(metric=name, max=float(ceiling), regression=False))
+    return out
+
+
 def _resolve(record: RunRecord, policy: GatePolicy) -> list[tuple[GatedMetric, list[GateRule]]]:
     """The gated metrics with their rules, validated against what the run computed."""
     rules = list(policy.rules)
     if not rules:
         rules = [GateRule(metric=m) for m, s in record.summary.items() if s.kind == "score"]
+    # Only a rule the user wrote replaces a default ceiling; the implied regression rules
+    # above do not.
+    rules += _default_ceilings(record, list(policy.rules))
     by_metric: dict[str, list[GateRule]] = {}
     for i, rule in enumerate(rules):
         s = _summary_for(record, rule.metric)

@@ -45,6 +45,8 @@ app = typer.Typer(
     cls=_Group,
     name="ragwacht",
     help="RAG evaluation and regression testing: golden sets, trustworthy scores, sound gates.",
+    epilog="In pytest: pytest --ragwacht evals/SUITE.yaml (one item per case and gate check; "
+    "see the README, section 'In pytest').",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

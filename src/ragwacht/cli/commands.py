@@ -9,6 +9,7 @@ import typer
 # (module, name, kind): kind "group" adds a sub-app (module.app), "command" adds module.command.
 COMMANDS: list[tuple[str, str, str]] = [
     ("ragwacht.cli.datasets", "datasets", "group"),
+    ("ragwacht.cli.corpus", "corpus", "group"),
     ("ragwacht.cli.run", "run", "command"),
     ("ragwacht.cli.gate", "gate", "command"),
     ("ragwacht.cli.baseline", "baseline", "group"),
@@ -17,6 +18,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("ragwacht.cli.demo", "demo", "command"),
     ("ragwacht.cli.demo_bot", "demo-bot", "group"),
     ("ragwacht.cli.judges", "judges", "group"),
+    ("ragwacht.cli.safety", "safety", "group"),
 ]
 
 

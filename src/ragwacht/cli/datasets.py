@@ -176,3 +176,12 @@ def export_cmd(
 
     golden = export_golden_set(src, to)
     console.print(f"exported {len(golden.cases)} cases to {to}, {golden.digest}")
+
+
+def _register_generate() -> None:
+    from ragwacht.cli.generate import generate
+
+    app.command("generate")(generate)
+
+
+_register_generate()

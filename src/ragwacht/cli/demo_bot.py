@@ -21,6 +21,12 @@ def serve_command(
     allow_remote: bool = typer.Option(
         False, "--allow-remote", help="Allow listening on a non-loopback address."
     ),
+    extra_passages: Path | None = typer.Option(
+        None,
+        "--extra-passages",
+        help="Passages served in addition to the corpus, e.g. the poisoned passages of a "
+        "safety probe set [env RAGWACHT_DEMO_EXTRA_PASSAGES].",
+    ),
     embedder: str | None = typer.Option(
         None,
         "--embedder",
@@ -45,7 +51,7 @@ def serve_command(
             field="--host",
             hint="use --host 127.0.0.1, or add --allow-remote to expose the bot on purpose",
         )
-    bot = DemoBot(corpus, embedder=embedder, reranker_model=reranker)
+    bot = DemoBot(corpus, extra_passages=extra_passages, embedder=embedder, reranker_model=reranker)
 
     def ready(url: str) -> None:
         typer.echo(f"ragwacht demo bot: {len(bot.passages)} passages, {bot.embedder.model_id}")

@@ -81,7 +81,10 @@ def finishes_within(fn: Callable[[], object], seconds: float) -> bool:
 def calibrate(
     data: Path = typer.Option(..., "--data", help="Labelled JSONL (hallucinated true/false)."),
     judge: str = typer.Option(
-        "lexical", "--judge", help="'lexical', 'nli:<model>', or a YAML file with a judge/suite."
+        "lexical",
+        "--judge",
+        help="'lexical', 'learned', 'learned:<model.json>', 'nli:<model>', or a YAML file with a "
+        "judge/suite.",
     ),
     judge_name: str | None = typer.Option(
         None, "--judge-name", help="Which judge of a suite's judges: to calibrate."
@@ -113,6 +116,9 @@ def calibrate(
 
     if judge == "lexical":
         cfg = parse_judge_config({"type": "lexical"}, field="--judge")
+    elif judge == "learned" or judge.startswith("learned:"):
+        raw = {"type": "learned", "model": judge.split(":", 1)[1] if ":" in judge else None}
+        cfg = parse_judge_config(raw, field="--judge")
     elif judge.startswith("nli:"):
         cfg = parse_judge_config({"type": "nli", "model": judge[4:]}, field="--judge")
     else:
@@ -172,3 +178,81 @@ def calibrate(
     a.add_row("label: faithful", str(c.fp), str(c.tn))
     con.print(a)
     con.print(f"written: {path}")
+
+
+@app.command("train")
+def train(
+    data: list[Path] = typer.Option(
+        ..., "--data", help="Labelled JSONL (as for calibrate); repeat for several data sets."
+    ),
+    out: Path = typer.Option(..., "--out", help="Model JSON to write."),
+    language: str = typer.Option("nl", "--language", help="Language of the answers (nl, en)."),
+    embeddings: bool = typer.Option(
+        False, "--embeddings/--no-embeddings", help="Also fit the variant with e5 similarity."
+    ),
+    limit: int | None = typer.Option(None, "--limit", min=2, help="At most N items per file."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the sample."),
+    balanced: bool = typer.Option(False, "--balanced", help="Equal hallucinated and faithful."),
+) -> None:
+    """Fit the learned judge on your own labels; prints in-sample and left-out figures.
+
+    With two or more files, each is also left out in turn (trained on the others): read that
+    figure, not the in-sample one, before trusting the model on new data. Use the result with
+    ``type: learned`` and ``model: <out>``.
+    """
+    from rich.console import Console
+
+    from ragwacht.metrics.calibration import file_sha256, load_labelled
+    from ragwacht.metrics.judges.learned import (
+        ALL_VARIANTS,
+        VARIANT_EMBEDDINGS,
+        VARIANT_WORDS,
+        Featurizer,
+        TrainingData,
+        build_model_file,
+        featurize,
+        fit,
+        item_scores,
+        write_model_file,
+    )
+
+    con = Console()
+    names = [VARIANT_WORDS, VARIANT_EMBEDDINGS] if embeddings else [VARIANT_WORDS]
+    fz = Featurizer(embeddings=embeddings)
+    sets = {}
+    for path in data:
+        items = load_labelled(path, limit=limit, seed=seed, balanced=balanced)
+        feats = featurize(fz, items, dataset=path.stem, language=language)
+        sets[path.stem] = (path, feats)
+    fz.save()
+    every = [t for _, feats in sets.values() for t in feats]
+    models = {v: fit(every, ALL_VARIANTS[v]) for v in names}
+
+    def ba(model, items) -> float:  # type: ignore[no-untyped-def]
+        pred = [s < model.threshold for s in item_scores(model, items)]
+        parts = []
+        for cls in (True, False):
+            sub = [p == t.label for p, t in zip(pred, items, strict=True) if t.label == cls]
+            if sub:
+                parts.append(sum(sub) / len(sub))
+        return sum(parts) / len(parts)
+
+    for v in names:
+        for name, (_, feats) in sets.items():
+            line = f"{v} on {name} ({len(feats)} items): in-sample {ba(models[v], feats):.3f}"
+            if len(sets) > 1:
+                others = [t for n, (_, f) in sets.items() if n != name for t in f]
+                line += f", left out {ba(fit(others, ALL_VARIANTS[v]), feats):.3f}"
+            con.print(line)
+    tds = [
+        TrainingData(
+            dataset=name,
+            file=path.name,
+            sha256=file_sha256(path),
+            n_items=len(feats),
+            n_claims=sum(len(t.claims) for t in feats),
+        )
+        for name, (path, feats) in sets.items()
+    ]
+    write_model_file(build_model_file(models, tds, version="learned-v1"), out)
+    con.print(f"written: {out}")

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+)
 
 SCHEMA_VERSION = 1
+#: Case fields that exist only for curation and are left out of dumps while unset.
+CURATION_FIELDS = ("status", "provenance")
 
 
 class _Strict(BaseModel):
@@ -43,6 +52,26 @@ class Turn(_Strict):
     content: str
 
 
+class Provenance(_Strict):
+    """Where a generated case came from: the passages, the quotes, the generator."""
+
+    kind: str = Field(description="factual, synthesis, refuse, followup or rephrase")
+    passage_ids: list[str] = Field(default_factory=list)
+    quotes: list[str] = Field(default_factory=list, description="answer spans, verbatim")
+    generator: str = Field(default="", description="model and prompt version")
+    derived_from: str | None = Field(default=None, description="case id a rephrase was made of")
+    reviewed_by: str | None = None
+    reviewed_at: str | None = None
+    review_note: str | None = None
+
+
+class CaseStatus(StrEnum):
+    """Where a case is in curation: generated and waiting for a person, or accepted by one."""
+
+    CANDIDATE = "candidate"
+    ACCEPTED = "accepted"
+
+
 class GoldenCase(_Strict):
     """One curated question with what a good answer looks like.
 
@@ -57,6 +86,18 @@ class GoldenCase(_Strict):
     expected_behavior: ExpectedBehavior = ExpectedBehavior.ANSWER
     tags: list[str] = Field(default_factory=list)
     history: list[Turn] = Field(default_factory=list)
+    # Curation fields, added after digest canonical form 1: left out of every dump while
+    # unset, so sets written before them keep their digest (see _drop_unset_curation).
+    status: CaseStatus | None = None
+    provenance: Provenance | None = None
+
+    @model_serializer(mode="wrap")
+    def _drop_unset_curation(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        for key in CURATION_FIELDS:
+            if key in data and data[key] is None:
+                del data[key]
+        return data
 
     @field_validator("id")
     @classmethod

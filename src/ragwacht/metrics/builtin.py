@@ -10,3 +10,4 @@ import ragwacht.metrics.faithfulness
 import ragwacht.metrics.operational
 import ragwacht.metrics.refusal
 import ragwacht.metrics.retrieval
+import ragwacht.metrics.safety

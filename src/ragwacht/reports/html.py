@@ -34,6 +34,7 @@ from ragwacht._env import redact_mapping
 from ragwacht.evals.record import CaseResult, MetricSummary, RunRecord, write_atomic
 from ragwacht.reports import svg
 from ragwacht.reports.i18n import Translator
+from ragwacht.reports.safety import safety_view
 
 # Display limits that keep a 1,000-case report small (< 5 MB). Each distinct source text is
 # shown once, where it first appears; the distinct texts share SOURCE_BUDGET characters, so a
@@ -1292,6 +1293,7 @@ def render_run_report(
         "n_problem": sum(1 for c in cases if c.status != "ok"),
         "judges": _judges(record, t),
         "manifest": _manifest(record, t),
+        "safety": safety_view(record, lang, {c.case_id: c.anchor for c in cases}),
     }
     return _env().get_template("run.html.j2").render(ctx)
 

@@ -24,19 +24,23 @@ def new_session(
     timeout_s: float,
     decompress: bool = True,
     headers: dict[str, str] | None = None,
+    skip_auto_headers: bool | None = None,
 ) -> aiohttp.ClientSession:
     """An aiohttp session with ``limit`` connections and per-connect/per-read timeouts.
 
+    ``skip_auto_headers`` (default: when not decompressing) leaves out aiohttp's own
+    User-Agent, Accept, Accept-Encoding and Content-Type, for requests that bring theirs.
     Must be called with the event loop running.
     """
+    skip = not decompress if skip_auto_headers is None else skip_auto_headers
     return aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=limit, limit_per_host=0),
         timeout=aiohttp.ClientTimeout(total=None, sock_connect=timeout_s, sock_read=timeout_s),
         auto_decompress=decompress,
         headers=headers,
-        skip_auto_headers=()
-        if decompress
-        else ("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
+        skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type")
+        if skip
+        else (),
     )
 
 

@@ -140,7 +140,8 @@ def status_error(
     """The AttemptError for a non-2xx HTTP status: 429 and 5xx are retryable, other 4xx not."""
     from ragwacht._env import scrub
 
-    snippet = scrub(body[:300], secrets).strip().replace("\n", " ")
+    # Scrubbed before it is cut, or a secret's prefix would survive the cut.
+    snippet = scrub(body, secrets)[:300].strip().replace("\n", " ")
     retry_after = parse_retry_after(httpx.Headers(headers).get("retry-after"))
     return AttemptError(
         "http_status",

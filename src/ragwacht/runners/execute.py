@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import inspect
+import math
 import random
 import time
 import weakref
@@ -37,6 +38,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from ragwacht._env import scrub
 from ragwacht.datasets.models import GoldenCase
 from ragwacht.errors import ConfigError
 from ragwacht.runners.base import (
@@ -47,9 +49,15 @@ from ragwacht.runners.base import (
     Runner,
     build_runner,
 )
-from ragwacht.runners.models import Response
+from ragwacht.runners.models import Response, RetrievedContext
 from ragwacht.runners.profile import AnyProfile, Variant, apply_variant
-from ragwacht.runners.store import Key, RequestKeys, ResponseCache, ResponseStore
+from ragwacht.runners.store import (
+    Key,
+    RequestKeys,
+    ResponseCache,
+    ResponseStore,
+    resolved_endpoint,
+)
 
 __all__ = [
     "ExecOptions",
@@ -213,6 +221,9 @@ class _Run:
         self.price = getattr(profile, "price", None)
         self.errors = 0
         self.fetch = getattr(runner, "fetch", None) or runner.call
+        # Credential values the runner holds: an endpoint that echoes one back must not get
+        # it into answers, sources, error texts or anything else the run writes.
+        self.secrets = [s for s in getattr(runner, "secrets", None) or () if s]
 
     async def one(self, case: GoldenCase, repeat: int) -> Response | _Fresh:
         """A final Response (resumed, cached) or a fresh outcome for :meth:`settle`."""
@@ -229,15 +240,18 @@ class _Run:
             and not self.refresh
             and (hit := self.cache.get(ckey)) is not None
         ):
-            response = hit.model_copy(
-                update={
-                    "cached": True,
-                    "case_id": case.id,
-                    "variant": self.variant.name,
-                    "repeat": repeat,
-                    "request_key": ckey,
-                }
-            )
+            update: dict[str, Any] = {
+                "cached": True,
+                "case_id": case.id,
+                "variant": self.variant.name,
+                "repeat": repeat,
+                "request_key": ckey,
+            }
+            if self.secrets and hit.answer is not None:
+                # An entry written before secrets were scrubbed must not bring one back.
+                answer, contexts, cited = self._scrubbed(hit.answer, hit.contexts, hit.cited_ids)
+                update.update(answer=answer, contexts=contexts, cited_ids=cited)
+            response = hit.model_copy(update=update)
             self._keep(response, None)
             return response
         try:
@@ -361,13 +375,19 @@ class _Run:
         cost = r.cost
         if cost is None and self.price is not None:
             cost = self.price.cost(r.usage.prompt_tokens, r.usage.completion_tokens)
+        if cost is not None and not math.isfinite(cost):  # a python endpoint's NaN, say
+            err = AttemptError("mapping", f"cost is {cost!r}, expected a finite number")
+            return self._error(request.case, request.repeat, err, attempts, started)
+        answer, contexts, cited = r.answer, r.contexts, r.cited_ids
+        if self.secrets:
+            answer, contexts, cited = self._scrubbed(answer, contexts, cited)
         return Response(
             case_id=request.case.id,
             variant=self.variant.name,
             repeat=request.repeat,
-            answer=r.answer,
-            contexts=r.contexts,
-            cited_ids=r.cited_ids,
+            answer=answer,
+            contexts=contexts,
+            cited_ids=cited,
             refused=r.refused,
             latency_ms=latency_ms,
             usage=r.usage,
@@ -375,6 +395,30 @@ class _Run:
             attempts=attempts,
             status_code=r.status_code,
             started_at=started,
+        )
+
+    def _scrubbed(
+        self, answer: str, contexts: list[RetrievedContext], cited: list[str] | None
+    ) -> tuple[str, list[RetrievedContext], list[str] | None]:
+        secrets = self.secrets
+
+        def clean(text: str | None) -> str | None:
+            return None if text is None else scrub(text, secrets)
+
+        contexts = [
+            c.model_copy(
+                update={
+                    "text": scrub(c.text, secrets),
+                    "doc_id": clean(c.doc_id),
+                    "title": clean(c.title),
+                }
+            )
+            for c in contexts
+        ]
+        return (
+            scrub(answer, secrets),
+            contexts,
+            None if cited is None else [scrub(i, secrets) for i in cited],
         )
 
     def _error(
@@ -390,7 +434,7 @@ class _Run:
             case_id=case.id,
             variant=self.variant.name,
             repeat=repeat,
-            error=err.message,
+            error=scrub(err.message, self.secrets) if self.secrets else err.message,
             error_kind=err.kind,
             attempts=attempts,
             status_code=err.status_code,
@@ -451,6 +495,11 @@ async def run_cases(
     if resume and store is None:
         raise ConfigError("resume needs a response store", hint="pass store=ResponseStore(run_dir)")
     applied = apply_variant(profile, variant)
+    if cache_identity is None:
+        cache_identity = profile.public_dict()
+        if resolved := resolved_endpoint(applied):
+            # Where ${env:...} URLs point today is part of what was asked (never a secret).
+            cache_identity = {**cache_identity, "resolved": resolved}
     done: dict[Key, Response] = {}
     if resume and store is not None:
         done = {k: r for k, r in store.load().items() if r.ok and k[1] == variant.name}

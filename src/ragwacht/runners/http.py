@@ -9,6 +9,22 @@ import httpx
 
 from ragwacht import __version__
 from ragwacht._env import scrub, secret_values
+from ragwacht.runners._wire import (
+    ACCEPT_ENCODING,
+    MAX_REDIRECTS,
+    BoundedDecoder,
+    DamagedBody,
+    GuardedTransport,
+    OtherOrigin,
+    ResponseTooLarge,
+    UnsupportedEncoding,
+    origin_of,
+    parse_json,
+    parse_json_text,
+    shown_url,
+    too_large_message,
+    url_secrets,
+)
 from ragwacht.runners.base import (
     AttemptError,
     CallRequest,
@@ -31,7 +47,12 @@ from ragwacht.runners.templating import (
 
 
 def _snippet(text: str, secrets: list[str]) -> str:
-    return scrub(text[:200], secrets).replace("\n", " ")
+    # Scrubbed before it is cut: cut first, a secret's prefix would survive.
+    return scrub(text, secrets)[:200].replace("\n", " ")
+
+
+# Statuses whose Location is followed (when it stays on the endpoint's origin).
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
 class HttpRunner:
@@ -51,10 +72,16 @@ class HttpRunner:
             k: resolve_env(v, file=profile.source_path, field=f"query.{k}")
             for k, v in profile.query.items()
         }
-        names = env_names(profile.url) + [
+        credential_names = [
             n for v in [*profile.headers.values(), *profile.query.values()] for n in env_names(v)
         ]
-        self._secrets = secret_values(names)
+        # What the endpoint could echo back: credentials, scrubbed from everything the run
+        # keeps. Values that only build the URL (a host, a port) are not secrets and stay.
+        self.secrets = secret_values(credential_names) + url_secrets(self._url)
+        # Error texts also lose every value the URL was built from (as they always have).
+        self._secrets = self.secrets + secret_values(env_names(profile.url))
+        self._max_bytes = int(profile.max_response_bytes)
+        self._follow = profile.follow_redirects == "same-origin"
         self._body = profile.body_template()
         self._timeout = float(options.attempt_timeout_s)
         self._concurrency = int(options.concurrency)
@@ -80,8 +107,12 @@ class HttpRunner:
                 self._session = new_session(
                     limit=self._concurrency,
                     timeout_s=self._timeout,
+                    # Bodies are decoded by _read_body, within the size cap.
+                    decompress=False,
+                    skip_auto_headers=False,
                     headers={
                         "User-Agent": f"ragwacht/{__version__}",
+                        "Accept-Encoding": ACCEPT_ENCODING,
                         **(_JSON_HEADERS if json_type else {}),
                         **self._headers,
                     },
@@ -98,12 +129,16 @@ class HttpRunner:
                 pass
             else:
                 transport = AiohttpTransport(limit=self._concurrency, timeout_s=self._timeout)
+        if transport is None:
+            transport = httpx.AsyncHTTPTransport(limits=limits)
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(self._timeout),
             limits=limits,
-            transport=transport,
-            headers=self._headers,
-            follow_redirects=True,
+            # Refuses other origins (so no redirect leaves the endpoint) and bounds bodies.
+            transport=GuardedTransport(transport, url=self._url, max_bytes=self._max_bytes),
+            headers={"Accept-Encoding": ACCEPT_ENCODING, **self._headers},
+            follow_redirects=self._follow,
+            max_redirects=MAX_REDIRECTS,
         )
         return self
 
@@ -162,19 +197,58 @@ class HttpRunner:
             return await self._call_stream(url, kwargs)
         try:
             resp = await self._http.request(self.profile.method, url, **kwargs)
-        except httpx.HTTPError as exc:
-            raise transport_error(exc, self._secrets) from exc
+        except _WIRE_ERRORS as exc:
+            raise self._wire_error(exc) from exc
         if not resp.is_success:
+            if resp.is_redirect:
+                raise self._redirect_error(resp.status_code, resp.headers.get("location", ""))
             raise status_error(resp.status_code, resp.headers, resp.text, self._secrets)
         try:
-            doc = resp.json()
+            doc = parse_json(resp.content, resp.charset_encoding)
         except ValueError as exc:
-            raise AttemptError(
-                "malformed",
-                f"response is not JSON: {_snippet(resp.text, self._secrets)!r}",
-                status_code=resp.status_code,
-            ) from exc
+            raise self._not_json(exc, resp.text, resp.status_code) from exc
         return finish_mapping(self.profile.response, doc, status_code=resp.status_code)
+
+    def _wire_error(self, exc: Exception) -> AttemptError:
+        """The AttemptError for a failure on the wire or one of the runner's own refusals."""
+        if isinstance(exc, httpx.TooManyRedirects):
+            return AttemptError("http_status", f"more than {MAX_REDIRECTS} redirects")
+        if isinstance(exc, OtherOrigin):
+            return AttemptError(
+                "http_status",
+                f"redirected to another origin ({shown_url(exc.target, self._secrets)}); not "
+                "followed: a redirect only goes to the endpoint's own scheme, host and port",
+            )
+        if isinstance(exc, ResponseTooLarge | DamagedBody):
+            return AttemptError("malformed", str(exc))
+        if isinstance(exc, UnsupportedEncoding):
+            return AttemptError(
+                "malformed", f"response has Content-Encoding {exc} (asked for {ACCEPT_ENCODING})"
+            )
+        if isinstance(exc, httpx.DecodingError):
+            return AttemptError(
+                "malformed", scrub(f"response does not decode: {exc}", self._secrets)
+            )
+        return transport_error(exc, self._secrets)
+
+    def _redirect_error(self, status: int, target: str) -> AttemptError:
+        if self._follow:  # a redirect without a usable Location
+            why = "its Location is missing or not a URL"
+        else:
+            why = "the profile says follow_redirects: never"
+        return AttemptError(
+            "http_status",
+            f"HTTP {status} redirect to {shown_url(target, self._secrets)!r} not followed: {why}",
+            status_code=status,
+        )
+
+    def _not_json(self, exc: ValueError, text: str, status: int) -> AttemptError:
+        why = " (nested too deeply)" if "nested too deeply" in str(exc) else ""
+        return AttemptError(
+            "malformed",
+            f"response is not JSON{why}: {_snippet(text, self._secrets)!r}",
+            status_code=status,
+        )
 
     async def _call_direct(self, request: CallRequest) -> Deferred:
         """One attempt straight through aiohttp (no streaming, no custom transport).
@@ -190,29 +264,78 @@ class HttpRunner:
         data = None
         if body is not None:
             data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        method, url, query = self.profile.method, self._parsed_url, params or None
+        home = origin_of(url)
         try:
-            async with self._session.request(
-                self.profile.method, self._parsed_url, params=params or None, data=data
-            ) as resp:
-                raw = await resp.read()
-                status = resp.status
-                charset = resp.charset or "utf-8"
-                resp_headers = dict(resp.headers)
+            for _hop in range(MAX_REDIRECTS + 1):
+                async with self._session.request(
+                    method, url, params=query, data=data, allow_redirects=False
+                ) as resp:
+                    status = resp.status
+                    if status in _REDIRECTS:
+                        target = self._redirect_target(resp, home, status)
+                        # As httpx (and browsers) do: 303, and 301/302 after a POST, become GET.
+                        if method != "HEAD" and (
+                            status == 303 or (status in (301, 302) and method == "POST")
+                        ):
+                            method, data = "GET", None
+                        url, query = target, None
+                        continue
+                    raw = await self._read_body(resp)
+                    charset = resp.charset
+                    resp_headers = dict(resp.headers)
+                break
+            else:
+                raise AttemptError("http_status", f"more than {MAX_REDIRECTS} redirects")
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise transport_error(translate(exc), self._secrets) from exc
         if not 200 <= status < 300:
             raise status_error(status, resp_headers, _decode(raw, charset), self._secrets)
         return Deferred(lambda: self._decode_body(raw, charset, status))
 
-    def _decode_body(self, raw: bytes, charset: str, status: int) -> CallResult:
+    def _redirect_target(self, resp: Any, home: Any, status: int) -> Any:
+        """Where a redirect of the fast path may go, or the AttemptError that it may not."""
+        import yarl
+
+        where = resp.headers.get("Location", "")
         try:
-            doc = json.loads(raw)
-        except ValueError as exc:
+            target = resp.url.join(yarl.URL(where)) if where else None
+        except (TypeError, ValueError):
+            target = None
+        if target is None or not self._follow:
+            raise self._redirect_error(status, where)
+        if origin_of(target) != home:
             raise AttemptError(
-                "malformed",
-                f"response is not JSON: {_snippet(_decode(raw, charset), self._secrets)!r}",
+                "http_status",
+                f"HTTP {status} redirect to another origin ({shown_url(target, self._secrets)}); "
+                "not followed: a redirect only goes to the endpoint's own scheme, host and port",
                 status_code=status,
-            ) from exc
+            )
+        return target
+
+    async def _read_body(self, resp: Any) -> bytes:
+        """The body of an aiohttp response, decoded and at most ``max_response_bytes``."""
+        length = resp.content_length
+        encoding = resp.headers.get("Content-Encoding")
+        try:
+            if length is not None and length > self._max_bytes:
+                raise ResponseTooLarge(too_large_message(self._max_bytes, decompressed=False))
+            if encoding is None and length is not None:
+                return bytes(await resp.read())  # the usual case: a known, allowed length
+            decoder = BoundedDecoder(encoding, self._max_bytes)
+            parts = [decoder.feed(chunk) async for chunk in resp.content.iter_any()]
+            parts.append(decoder.flush())
+        except (ResponseTooLarge, UnsupportedEncoding, DamagedBody) as exc:
+            failure = self._wire_error(exc)
+            failure.status_code = resp.status
+            raise failure from exc
+        return b"".join(parts)
+
+    def _decode_body(self, raw: bytes, charset: str | None, status: int) -> CallResult:
+        try:
+            doc = parse_json(raw, charset)
+        except ValueError as exc:
+            raise self._not_json(exc, _decode(raw, charset), status) from exc
         return finish_mapping(self.profile.response, doc, status_code=status)
 
     async def _call_stream(self, url: Any, kwargs: dict[str, Any]) -> CallResult:
@@ -227,13 +350,16 @@ class HttpRunner:
             ) as resp:
                 if not resp.is_success:
                     await resp.aread()
+                    if resp.is_redirect:
+                        location = resp.headers.get("location", "")
+                        raise self._redirect_error(resp.status_code, location)
                     raise status_error(resp.status_code, resp.headers, resp.text, self._secrets)
                 ctype = resp.headers.get("content-type", "")
                 if "text/event-stream" not in ctype:
                     # Some servers answer a non-streaming JSON body; map it as usual.
                     await resp.aread()
                     try:
-                        doc = resp.json()
+                        doc = parse_json(resp.content, resp.charset_encoding)
                     except ValueError as exc:
                         raise AttemptError(
                             "malformed",
@@ -249,7 +375,7 @@ class HttpRunner:
                     if data.strip() == spec.done:
                         break
                     try:
-                        event = json.loads(data)
+                        event = parse_json_text(data)
                     except ValueError as exc:
                         raise AttemptError(
                             "malformed",
@@ -273,16 +399,18 @@ class HttpRunner:
                 return result_from_mapped(
                     mapping, merged, last, status_code=resp.status_code, describe=describe_keys
                 )
-        except httpx.HTTPError as exc:
-            raise transport_error(exc, self._secrets) from exc
+        except _WIRE_ERRORS as exc:
+            raise self._wire_error(exc) from exc
 
 
 _JSON_HEADERS = {"Content-Type": "application/json"}
+# What the httpx path can raise on the wire: httpx's errors and the guard's refusals.
+_WIRE_ERRORS = (httpx.HTTPError, OtherOrigin, ResponseTooLarge, UnsupportedEncoding, DamagedBody)
 
 
-def _decode(raw: bytes, charset: str) -> str:
+def _decode(raw: bytes, charset: str | None) -> str:
     try:
-        return raw.decode(charset, errors="replace")
+        return raw.decode(charset or "utf-8", errors="replace")
     except LookupError:  # an unknown charset name
         return raw.decode("utf-8", errors="replace")
 

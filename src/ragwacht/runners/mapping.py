@@ -7,6 +7,7 @@ not a thousand failed cases.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -242,9 +243,13 @@ def _as_float(value: Any, what: str) -> float | None:
     if isinstance(value, bool):
         raise MappingError(f"{what} is a boolean, expected a number")
     try:
-        return float(value)
-    except (TypeError, ValueError) as exc:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError) as exc:
         raise MappingError(f"{what} is {value!r}, expected a number") from exc
+    if not math.isfinite(number):
+        # JSON parsers accept NaN and Infinity; no cost, score or count can be one.
+        raise MappingError(f"{what} is {value!r}, expected a finite number")
+    return number
 
 
 def _as_int(value: Any, what: str) -> int | None:

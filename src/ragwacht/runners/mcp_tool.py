@@ -11,14 +11,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 from typing import Any
 
 from ragwacht._env import scrub, secret_values
 from ragwacht.errors import MissingDependencyError
+from ragwacht.runners._wire import url_secrets
 from ragwacht.runners.base import AttemptError, CallRequest, CallResult, finish_mapping
 from ragwacht.runners.profile import McpProfile, template_variables
 from ragwacht.runners.templating import TemplateRenderError, env_names, render_json, resolve_env
 
+_SECRET_NAME = re.compile(r"key|token|secret|passw|auth|cred", re.I)
 _CONNECTION_CLOSED = -32000  # mcp.types.CONNECTION_CLOSED: the transport ended
 
 
@@ -40,7 +43,7 @@ def result_document(result: Any) -> dict[str, Any]:
             texts.append(text)
             try:
                 content.append(json.loads(text))
-            except ValueError:
+            except (ValueError, RecursionError):  # nested too deeply is text as well
                 content.append(text)
         else:
             content.append(item.model_dump(mode="json") if hasattr(item, "model_dump") else item)
@@ -79,6 +82,15 @@ class McpRunner:
         refs = [*profile.env.values(), *profile.headers.values()]
         names = [n for v in refs for n in env_names(v)]
         self._secrets = secret_values(names)
+        # Credentials the server could echo: header values and secret-looking env entries
+        # (scrubbed from everything the run keeps; a data directory is no secret).
+        credential_names = [n for v in profile.headers.values() for n in env_names(v)] + [
+            n
+            for k, v in profile.env.items()
+            for n in env_names(v)
+            if _SECRET_NAME.search(k) or _SECRET_NAME.search(n)
+        ]
+        self.secrets = secret_values(credential_names) + url_secrets(self._url or "")
         self._task: asyncio.Task[None] | None = None
         self._client: Any = None
         self._open_error: str | None = None
@@ -212,6 +224,6 @@ class McpRunner:
             ) from exc
         doc = result_document(result)
         if getattr(result, "is_error", False):
-            text = scrub(doc["text"][:300] or "the tool reported an error", self._secrets)
+            text = scrub(doc["text"], self._secrets)[:300] or "the tool reported an error"
             raise AttemptError("tool_error", text)
         return finish_mapping(p.result, doc)

@@ -14,6 +14,17 @@ import httpx
 
 from ragwacht._env import scrub, secret_values
 from ragwacht.errors import ConfigError, MissingDependencyError
+from ragwacht.runners._wire import (
+    ACCEPT_ENCODING,
+    DamagedBody,
+    GuardedTransport,
+    OtherOrigin,
+    ResponseTooLarge,
+    UnsupportedEncoding,
+    parse_json,
+    shown_url,
+    url_secrets,
+)
 from ragwacht.runners.base import AttemptError, CallRequest, CallResult, finish_mapping
 from ragwacht.runners.mapping import MappingError, compile_path, map_context
 from ragwacht.runners.profile import OpenAIChatProfile, template_variables
@@ -53,13 +64,37 @@ class OpenAIChatRunner:
             names.append(profile.api_key_env)
         self._secrets = secret_values(names)
         self._timeout = float(options.attempt_timeout_s)
+        if profile.azure is not None:
+            endpoint = resolve_env(
+                profile.azure.endpoint, file=profile.source_path, field="azure.endpoint"
+            )
+        else:
+            assert profile.base_url is not None
+            endpoint = resolve_env(profile.base_url, file=profile.source_path, field="base_url")
+            if not endpoint.startswith(("http://", "https://")):
+                raise ConfigError(
+                    f"base_url {endpoint!r} is not an http(s) URL",
+                    field="base_url",
+                    hint="e.g. http://127.0.0.1:8000/v1",
+                )
+        self._secrets += url_secrets(endpoint)
+        # What the endpoint could echo back; the executor scrubs it from all the run keeps.
+        self.secrets = self._secrets
+        limits = httpx.Limits(
+            max_connections=options.concurrency,
+            max_keepalive_connections=options.concurrency,
+        )
         self._http = httpx.AsyncClient(
-            transport=transport,
-            timeout=httpx.Timeout(self._timeout),
-            limits=httpx.Limits(
-                max_connections=options.concurrency,
-                max_keepalive_connections=options.concurrency,
+            # openai follows redirects: the guard sends nothing to another origin (the
+            # headers would go along) and bounds every body, raw and decompressed.
+            transport=GuardedTransport(
+                transport or httpx.AsyncHTTPTransport(limits=limits),
+                url=endpoint,
+                max_bytes=int(profile.max_response_bytes),
             ),
+            timeout=httpx.Timeout(self._timeout),
+            limits=limits,
+            headers={"Accept-Encoding": ACCEPT_ENCODING},
         )
         common: dict[str, Any] = {
             "api_key": api_key,
@@ -70,23 +105,13 @@ class OpenAIChatRunner:
         }
         if profile.azure is not None:
             self._client: Any = openai.AsyncAzureOpenAI(
-                azure_endpoint=resolve_env(
-                    profile.azure.endpoint, file=profile.source_path, field="azure.endpoint"
-                ),
+                azure_endpoint=endpoint,
                 api_version=profile.azure.api_version,
                 azure_deployment=profile.azure.deployment,
                 **common,
             )
         else:
-            assert profile.base_url is not None
-            base_url = resolve_env(profile.base_url, file=profile.source_path, field="base_url")
-            if not base_url.startswith(("http://", "https://")):
-                raise ConfigError(
-                    f"base_url {base_url!r} is not an http(s) URL",
-                    field="base_url",
-                    hint="e.g. http://127.0.0.1:8000/v1",
-                )
-            self._client = openai.AsyncOpenAI(base_url=base_url, **common)
+            self._client = openai.AsyncOpenAI(base_url=endpoint, **common)
 
     async def __aenter__(self) -> OpenAIChatRunner:
         return self
@@ -136,17 +161,33 @@ class OpenAIChatRunner:
             raise AttemptError("timeout", "the request timed out", retryable=True) from exc
         except oa.APIConnectionError as exc:
             cause = exc.__cause__
+            if isinstance(cause, OtherOrigin):
+                raise AttemptError(
+                    "http_status",
+                    f"redirected to another origin ({shown_url(cause.target, self._secrets)}); "
+                    "not followed: a redirect only goes to the endpoint's own scheme, host and "
+                    "port",
+                ) from exc
+            if isinstance(cause, ResponseTooLarge | DamagedBody):
+                raise AttemptError("malformed", str(cause)) from exc
+            if isinstance(cause, UnsupportedEncoding):
+                raise AttemptError(
+                    "malformed", f"response has Content-Encoding {cause} (asked for gzip, deflate)"
+                ) from exc
             connect = cause is None or isinstance(cause, httpx.ConnectError)
             kind = "connect" if connect else "network"
             msg = scrub(f"{exc}: {cause}" if cause else str(exc), self._secrets)
             raise AttemptError(kind, msg, retryable=True) from exc
         status = raw.status_code
+        http_response = raw.http_response
         try:
-            doc = json.loads(raw.text)
+            doc = parse_json(http_response.content, http_response.charset_encoding)
         except ValueError as exc:
-            snippet = scrub(raw.text[:200], self._secrets)
+            # Scrubbed before it is cut, so no prefix of a secret survives.
+            snippet = scrub(raw.text, self._secrets)[:200]
+            why = " (nested too deeply)" if "nested too deeply" in str(exc) else ""
             raise AttemptError(
-                "malformed", f"response is not JSON: {snippet!r}", status_code=status
+                "malformed", f"response is not JSON{why}: {snippet!r}", status_code=status
             ) from exc
         result = finish_mapping(p.response, doc, status_code=status)
         if p.tool_sources is not None:
@@ -165,7 +206,7 @@ class OpenAIChatRunner:
             args = fn.get("arguments")
             try:
                 parsed = json.loads(args) if isinstance(args, str) else args
-            except ValueError as exc:
+            except (ValueError, RecursionError) as exc:
                 raise AttemptError(
                     "malformed",
                     f"arguments of tool call '{ts.tool_name}' are not JSON",

@@ -39,6 +39,7 @@ from ragwacht._env import REDACTED
 from ragwacht._yaml import read_yaml
 from ragwacht.datasets.models import GoldenCase
 from ragwacht.errors import ConfigError, Location, Problem
+from ragwacht.runners._wire import DEFAULT_MAX_RESPONSE_BYTES
 from ragwacht.runners.mapping import ContextMapping, PathExpr, ResponseMapping, UsageMapping
 from ragwacht.runners.templating import (
     TemplateRenderError,
@@ -242,6 +243,13 @@ class HttpProfile(_ProfileBase):
     body: Template | None = Field(default=None, description="jinja2 template rendering JSON")
     response: ResponseMapping = Field(default_factory=ResponseMapping)
     stream: StreamSpec | None = None
+    follow_redirects: Literal["same-origin", "never"] = Field(
+        default="same-origin",
+        description="redirects to another origin are never followed (they would carry headers)",
+    )
+    max_response_bytes: int = Field(
+        default=DEFAULT_MAX_RESPONSE_BYTES, ge=1024, description="body cap, raw and decompressed"
+    )
 
     @field_validator("query")
     @classmethod
@@ -321,6 +329,9 @@ class OpenAIChatProfile(_ProfileBase):
     extra_body: dict[str, Any] = Field(default_factory=dict)
     response: OpenAIResponseMapping = Field(default_factory=OpenAIResponseMapping)
     tool_sources: ToolSources | None = None
+    max_response_bytes: int = Field(
+        default=DEFAULT_MAX_RESPONSE_BYTES, ge=1024, description="body cap, raw and decompressed"
+    )
 
     @field_validator("api_key_env")
     @classmethod

@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import threading
 from pathlib import Path
 from typing import IO, Any
@@ -107,6 +108,44 @@ class ResponseStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def resolved_endpoint(profile: Any) -> dict[str, str]:
+    """The endpoint URLs of a profile that reference ``${env:NAME}``, as they resolve now.
+
+    A cache keyed on the names alone would answer for a host the variable no longer points
+    at. Only where the request goes is kept (scheme, host, port, path, query); credentials in
+    the URL (userinfo, secret-looking parameters, variables with secret-looking names) are
+    hidden, so no secret value enters a key. Variables that are unset are left out: building
+    the runner reports them.
+    """
+    from ragwacht._env import secret_values
+    from ragwacht.errors import ConfigError
+    from ragwacht.runners._wire import location, url_secrets
+    from ragwacht.runners.templating import env_names, has_env_ref, resolve_env
+
+    azure = getattr(profile, "azure", None)
+    candidates = {
+        "url": getattr(profile, "url", None),
+        "base_url": getattr(profile, "base_url", None),
+        "azure.endpoint": getattr(azure, "endpoint", None),
+    }
+    out: dict[str, str] = {}
+    for name, template in candidates.items():
+        if not isinstance(template, str) or not has_env_ref(template):
+            continue
+        try:
+            value = resolve_env(template)
+        except ConfigError:
+            continue
+        hidden = url_secrets(value) + secret_values(
+            n for n in env_names(template) if _SECRET_NAME.search(n)
+        )
+        out[name] = location(value, hidden)
+    return out
+
+
+_SECRET_NAME = re.compile(r"key|token|secret|passw|auth|sig|cred|code", re.I)
 
 
 def _canonical(value: Any) -> str:

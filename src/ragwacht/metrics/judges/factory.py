@@ -13,6 +13,7 @@ from ragwacht.errors import Location as _Loc
 from ragwacht.metrics.judges.base import Verifier
 from ragwacht.metrics.judges.config import (
     JudgeConfig,
+    LearnedJudgeConfig,
     LexicalJudgeConfig,
     LLMJudgeConfig,
     LocalLLMJudgeConfig,
@@ -20,7 +21,7 @@ from ragwacht.metrics.judges.config import (
 )
 
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(JudgeConfig)
-JUDGE_TYPES = ("lexical", "llm", "local-llm", "nli")
+JUDGE_TYPES = ("lexical", "llm", "local-llm", "nli", "learned")
 
 
 def parse_judge_config(
@@ -146,4 +147,15 @@ def make_verifier(cfg: JudgeConfig, *, cache_dir: Path | None = None) -> Verifie
         from ragwacht.metrics.judges.nli import NLIVerifier
 
         return NLIVerifier(cfg)
+    if isinstance(cfg, LearnedJudgeConfig):
+        from ragwacht.metrics.judges.learned import LearnedVerifier
+
+        return LearnedVerifier(
+            model=cfg.model,
+            embeddings=cfg.embeddings,
+            embedder=cfg.embedder,
+            threshold=cfg.threshold,
+            compounds=cfg.compounds,
+            split_clauses=cfg.split_clauses,
+        )
     raise ConfigError(f"unsupported judge config {type(cfg).__name__}")

@@ -397,6 +397,33 @@ class LLMVerifier:
             log.debug("judge %s: %s, retry %d in %.2f s", self.id, detail, attempt, wait)
             await asyncio.sleep(wait)
 
+    async def complete_json(
+        self, messages: list[dict[str, str]], schema: dict[str, Any], *, name: str
+    ) -> tuple[str, int, int]:
+        """One completion asked to follow ``schema``, with this judge's retries and limits.
+
+        For other tasks that use the configured judge model (golden-set generation).
+
+        Returns:
+            ``(text, prompt_tokens, completion_tokens)``.
+
+        Raises:
+            JudgeError: The call failed after the configured retries.
+
+        """
+        resp = await self._chat(
+            messages, max_tokens=self.cfg.max_tokens, **self._format_kwargs(schema, name)
+        )
+        self.stats.calls += 1
+        choices = getattr(resp, "choices", None)
+        text = (choices[0].message.content or "") if choices else ""
+        usage = getattr(resp, "usage", None)
+        return (
+            text,
+            int(getattr(usage, "prompt_tokens", 0) or 0),
+            int(getattr(usage, "completion_tokens", 0) or 0),
+        )
+
     def _format_kwargs(self, schema: dict[str, Any], name: str) -> dict[str, Any]:
         mode = self.cfg.json_mode
         if mode == "schema":
