@@ -20,6 +20,13 @@ class ExitCode(IntEnum):
     CONFIG = 2
     GATE_FAILED = 3
     ERROR_BUDGET = 4
+    # The gate could not run its regression checks: the configured baseline could not be
+    # obtained (MLflow unreachable, baseline file missing) or nothing in it could be compared
+    # (no shared cases, metric or judge changed). Never a pass: a gate that cannot look must
+    # not say "no regression".
+    GATE_INCOMPLETE = 5
+    # 128 + SIGINT, as shells report a Ctrl-C; the message says what was kept.
+    INTERRUPTED = 130
 
 
 @dataclass(frozen=True)
@@ -131,3 +138,9 @@ class ErrorBudgetExceeded(RagwachtError):
     """Too many endpoint or judge failures for the result to be trusted."""
 
     exit_code = ExitCode.ERROR_BUDGET
+
+
+class Interrupted(RagwachtError):
+    """The run was interrupted (Ctrl-C); the message says what was kept and how to resume."""
+
+    exit_code = ExitCode.INTERRUPTED

@@ -97,7 +97,9 @@ def _project(tmp: Path) -> tuple[Path, list[dict[str, object]]]:
                 {"metric": "refusal_correctness", "min": 0.9},
             ]
         },
-        "baseline": {"mlflow": False, "file": "../ci/no-baseline.json"},
+        # No baseline yet (no file configured, none at ci/baselines/): thresholds only. A
+        # configured baseline.file that does not exist is a failed gate (exit 5), not this.
+        "baseline": {"mlflow": False},
     }
     (root / "evals").mkdir()
     (root / SUITE).write_text(yaml.safe_dump(suite, sort_keys=False), encoding="utf-8")

@@ -17,7 +17,15 @@ The decision, in order:
    across all regression tests of the run (several metrics are several tests). McNemar's exact
    test on per-case pass/fail and the flipped case ids are reported alongside, not gated.
 
-Exit codes: 0 pass, 3 a quality rule failed, 4 the error budget was exceeded (4 wins over 3).
+5. **Completeness.** With a baseline, every regression check must have been evaluated. When
+   the configured baseline could not be obtained (MLflow unreachable, a configured file
+   missing), when the run shares no case with it, or when a metric cannot be compared (its
+   definition or judge changed, the baseline lacks it), the verdict is *fail* with exit
+   code 5: a gate that could not look must never say "no regression". A run without any
+   baseline yet (the first run) is gated on thresholds only and says so.
+
+Exit codes: 0 pass, 3 a quality rule failed, 4 the error budget was exceeded, 5 the regression
+checks could not run (4 wins over 3, 3 over 5).
 """
 
 from __future__ import annotations
@@ -41,7 +49,8 @@ from ragwacht.errors import ConfigError, ExitCode
 from ragwacht.evals.record import MetricSummary, RunRecord
 
 GATE_SCHEMA_VERSION = 1
-RuleKind = Literal["threshold", "regression", "scored_fraction", "error_budget"]
+RuleKind = Literal["threshold", "regression", "scored_fraction", "error_budget", "baseline"]
+BaselineStatus = Literal["used", "none", "unavailable"]
 
 
 class _Model(BaseModel):
@@ -52,7 +61,9 @@ class RuleResult(_Model):
     """The outcome of one check.
 
     ``passed`` is None when the check could not be evaluated (no baseline, no shared cases);
-    that never fails the gate and the message says why.
+    the message says why. Without any baseline that leaves thresholds only; with a baseline
+    (or one that was configured but could not be obtained) a ``baseline`` check fails instead
+    (exit 5).
     """
 
     name: str
@@ -138,6 +149,22 @@ class GateResult(_Model):
     family_wise: str = "holm"
     policy: dict[str, Any] = Field(default_factory=dict)
     warnings: list[str] = Field(default_factory=list)
+    baseline_status: BaselineStatus | None = Field(
+        default=None,
+        description="used: compared with a baseline; none: no baseline yet (thresholds only); "
+        "unavailable: the configured baseline could not be obtained",
+    )
+    baseline_source: str | None = Field(
+        default=None, description="where the baseline came from (MLflow run, file path)"
+    )
+    baseline_error: str | None = None
+    cached_responses: int = Field(
+        default=0, description="responses served from the response cache, not the endpoint"
+    )
+    notes: list[str] = Field(
+        default_factory=list,
+        description="facts every output states next to the verdict (baseline, cache use)",
+    )
 
     @property
     def passed(self) -> bool:
@@ -560,7 +587,14 @@ def _signed(x: float | None, unit: str) -> str:
     return ("+" if x >= 0 else "") + format_value(x, unit)
 
 
-def gate(record: RunRecord, baseline: RunRecord | None, policy: GatePolicy) -> GateResult:
+def gate(
+    record: RunRecord,
+    baseline: RunRecord | None,
+    policy: GatePolicy,
+    *,
+    baseline_error: str | None = None,
+    baseline_source: str | None = None,
+) -> GateResult:
     """Decide whether a run passes its quality gate (see the module docstring).
 
     Args:
@@ -568,6 +602,10 @@ def gate(record: RunRecord, baseline: RunRecord | None, policy: GatePolicy) -> G
         baseline: the run to compare with (same suite and variant, e.g. the newest on
             ``main``), or None for thresholds only.
         policy: rules and statistical settings.
+        baseline_error: why the configured baseline could not be obtained (MLflow
+            unreachable, a configured file missing); the gate then fails closed (exit 5)
+            instead of gating on thresholds only.
+        baseline_source: where the baseline came from, for the outputs.
 
     Returns:
         The verdict with every check; store ``result.model_dump(mode="json")`` as
@@ -619,6 +657,8 @@ def gate(record: RunRecord, baseline: RunRecord | None, policy: GatePolicy) -> G
             )
         if gm.regression:
             rr, fl = _regression(record, baseline, gm, policy)
+            if baseline is None and baseline_error is not None:
+                rr.message = f"{gm.metric}: the baseline could not be obtained; not checked"
             regressions.append(rr)
             rows.append(rr)
             if fl is not None:
@@ -662,17 +702,43 @@ def gate(record: RunRecord, baseline: RunRecord | None, policy: GatePolicy) -> G
                     f"{bs.judge or 'no judge'} in the baseline; differences may be the judge's"
                 )
 
-    failed = [r for r in rows if r.passed is False]
+    completeness = _completeness(baseline, baseline_error, regressions, result_extra)
+    if completeness is not None:
+        rows.append(completeness)
+    status: BaselineStatus = (
+        "used" if baseline is not None else "unavailable" if baseline_error else "none"
+    )
+    notes = [_baseline_note(status, baseline, baseline_source, baseline_error)]
+    cached = sum(1 for c in record.cases if c.response.cached)
+    if cached:
+        note = (
+            f"{cached} of {n_cases} answers came from the response cache, not from the "
+            "endpoint: this gate did not call the chatbot for them"
+        )
+        notes.append(note)
+        warnings.append(note)
+
+    quality_failed = [r for r in rows if r.passed is False and r.kind != "baseline"]
     if not budget_ok:
         exit_code, verdict = ExitCode.ERROR_BUDGET, "fail"
-    elif failed:
+    elif quality_failed:
         exit_code, verdict = ExitCode.GATE_FAILED, "fail"
+    elif completeness is not None:
+        exit_code, verdict = ExitCode.GATE_INCOMPLETE, "fail"
     else:
         exit_code, verdict = ExitCode.OK, "pass"
+    headline = _headline(rows, budget_ok, budget_msg)
+    if exit_code == ExitCode.GATE_INCOMPLETE and completeness is not None:
+        headline = f"regression checks could not run: {completeness.message}"
     return GateResult(
         verdict=verdict,
         exit_code=int(exit_code),
-        headline=_headline(rows, budget_ok, budget_msg),
+        headline=headline,
+        baseline_status=status,
+        baseline_source=baseline_source,
+        baseline_error=baseline_error,
+        cached_responses=cached,
+        notes=notes,
         rules=rows,
         metrics=list(gms.values()),
         flips=flips,
@@ -687,9 +753,66 @@ def gate(record: RunRecord, baseline: RunRecord | None, policy: GatePolicy) -> G
     )
 
 
+_REBASELINE = (
+    "to start a new baseline on purpose, run once on the base branch with --baseline none "
+    "(or save one with `ragwacht baseline save`)"
+)
+
+
+def _completeness(
+    baseline: RunRecord | None,
+    baseline_error: str | None,
+    regressions: list[RuleResult],
+    extra: dict[str, Any],
+) -> RuleResult | None:
+    """A failed ``baseline`` check when regression checks that should have run did not."""
+    if not regressions:
+        return None
+    if baseline is None:
+        if baseline_error is None:
+            return None  # no baseline yet: thresholds only, stated in the notes
+        msg = f"the configured baseline could not be obtained: {baseline_error}"
+    elif not extra.get("shared_cases"):
+        msg = (
+            f"the run shares no case id with the baseline {baseline.run_id[:12]} "
+            "(was the dataset re-keyed?): nothing could be compared; " + _REBASELINE
+        )
+    else:
+        skipped = [r for r in regressions if r.passed is None]
+        if not skipped:
+            return None
+        what = "; ".join(r.message for r in skipped[:3])
+        more = f" and {len(skipped) - 3} more" if len(skipped) > 3 else ""
+        msg = (
+            f"{len(skipped)} of {len(regressions)} regression checks could not be evaluated "
+            f"({what}{more}); " + _REBASELINE
+        )
+    return RuleResult(
+        name="baseline: regression checks evaluated",
+        kind="baseline",
+        n=len(regressions),
+        passed=False,
+        message=msg,
+    )
+
+
+def _baseline_note(
+    status: BaselineStatus,
+    baseline: RunRecord | None,
+    source: str | None,
+    error: str | None,
+) -> str:
+    if status == "used" and baseline is not None:
+        where = source or f"run {baseline.run_id[:12]}"
+        return f"baseline: {where}"
+    if status == "unavailable":
+        return f"baseline UNAVAILABLE, regressions not checked: {error}"
+    return "no baseline yet: thresholds only, regressions not checked"
+
+
 def _headline(rows: list[RuleResult], budget_ok: bool, budget_msg: str) -> str:
-    checked = [r for r in rows if r.passed is not None]
-    failed = [r for r in rows if r.passed is False]
+    checked = [r for r in rows if r.passed is not None and r.kind != "baseline"]
+    failed = [r for r in rows if r.passed is False and r.kind != "baseline"]
     if not budget_ok:
         return f"error budget exceeded: {budget_msg}"
     if not failed:

@@ -11,7 +11,7 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from ragwacht import __version__
-from ragwacht.errors import ConfigError, RagwachtError
+from ragwacht.errors import ConfigError, Interrupted, RagwachtError
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -29,6 +29,8 @@ def render_error(exc: RagwachtError) -> None:
             err_console.print(f"  [bold]{escape(str(p.location))}[/]: {escape(p.message)}")
             if p.hint:
                 err_console.print(f"    [dim]fix:[/] {escape(p.hint)}")
+    elif isinstance(exc, Interrupted):
+        err_console.print(f"[bold yellow]interrupted[/]: {escape(str(exc))}")
     else:
         err_console.print(f"[bold red]error[/]: {escape(str(exc))}")
 
@@ -112,7 +114,7 @@ def _root(
     """ragwacht: RAG evaluation and regression testing.
 
     Exit codes: 0 pass, 1 crash, 2 usage or configuration error, 3 quality gate failed,
-    4 error budget exceeded.
+    4 error budget exceeded, 5 regression checks could not run (baseline unavailable).
     """
 
 

@@ -29,13 +29,24 @@ def _load_policy(policy: Path | None, record: object) -> object:
     )
 
 
-def _load_baseline(choice: str | None, record: object, tracking_uri: str | None) -> object:
-    from ragwacht.evals.record import RunRecord
+def _load_baseline(
+    choice: str | None, record: object, tracking_uri: str | None
+) -> tuple[object, str | None, str | None]:
+    """The baseline record, where it came from, and why it could not be obtained (or None).
 
+    A file of another suite or variant is refused (exit 2), as ``ragwacht run`` refuses it;
+    an MLflow that cannot be asked is returned as an error so that the gate fails closed.
+    """
+    from ragwacht.evals.record import RunRecord
+    from ragwacht.evals.run import check_baseline_matches, scrub_uri
+
+    rec = record
     if choice in (None, "", "none"):
-        return None
+        return None, None, None
     if choice != "mlflow":
-        return RunRecord.load(Path(choice))
+        base = RunRecord.load(Path(choice))
+        check_baseline_matches(base, rec.suite, rec.variant, choice)  # type: ignore[attr-defined]
+        return base, f"file {choice}", None
     try:
         from ragwacht.tracking import find_baseline
     except ImportError as exc:
@@ -44,20 +55,23 @@ def _load_baseline(choice: str | None, record: object, tracking_uri: str | None)
             field="--baseline",
             hint="pass a baseline file instead: --baseline ci/baselines/<suite>.json",
         ) from exc
-    rec = record
-    found = find_baseline(
-        rec.suite,  # type: ignore[attr-defined]
-        rec.variant,  # type: ignore[attr-defined]
-        tracking_uri=tracking_uri,
-        exclude_run_id=rec.run_id,  # type: ignore[attr-defined]
-    )
+    try:
+        found = find_baseline(
+            rec.suite,  # type: ignore[attr-defined]
+            rec.variant,  # type: ignore[attr-defined]
+            tracking_uri=tracking_uri,
+            exclude_run_id=rec.run_id,  # type: ignore[attr-defined]
+        )
+    except Exception as exc:  # an outage must not switch the regression checks off
+        msg = scrub_uri(f"baseline lookup in MLflow failed ({type(exc).__name__}: {exc})")
+        return None, None, msg + "; fix the tracking server or MLFLOW_TRACKING_URI and rerun"
     if found is None:
         raise ConfigError(
             "no baseline run found in MLflow for this suite and variant",
             field="--baseline",
             hint="log a run on the base branch first, or pass --baseline FILE.json / none",
         )
-    return found
+    return found, f"MLflow run {found.mlflow_run_id or found.run_id}", None
 
 
 def command(
@@ -81,7 +95,12 @@ def command(
         None, "--tracking-uri", envvar="MLFLOW_TRACKING_URI", help="MLflow for --baseline mlflow."
     ),
 ) -> None:
-    """Gate an existing run record against a baseline. Exit 0 pass, 3 fail, 4 error budget."""
+    """Gate an existing run record against a baseline.
+
+    Exit 0 pass, 2 configuration error (also: a baseline of another suite or variant), 3 fail,
+    4 error budget, 5 the regression checks could not run (baseline unavailable or nothing
+    comparable).
+    """
     from rich.console import Console
     from rich.markup import escape
 
@@ -94,8 +113,14 @@ def command(
 
     record = RunRecord.load(run_record)
     pol = _load_policy(policy, record)
-    base = _load_baseline(baseline, record, tracking_uri)
-    result = gate(record, base, pol)  # type: ignore[arg-type]
+    base, source, error = _load_baseline(baseline, record, tracking_uri)
+    result = gate(
+        record,
+        base,  # type: ignore[arg-type]
+        pol,  # type: ignore[arg-type]
+        baseline_error=error,
+        baseline_source=source,
+    )
     record.gate = result.model_dump(mode="json")
     if update_record:
         record.save(run_record)
@@ -112,6 +137,7 @@ def command(
     emit_annotations(record, result)
     console = Console(highlight=False)
     colour = "green" if result.passed else "red"
+    # Messages quote case ids, metric names and exception texts: never Rich markup.
     console.print(
         f"[bold {colour}]{result.verdict.upper()}[/] gate for [bold]{escape(record.suite)}[/] / "
         f"{escape(record.variant)}: {escape(result.headline)}"
@@ -121,4 +147,6 @@ def command(
         console.print(f"  {mark}  {escape(r.message)}", markup=True)
     for w in result.warnings:
         console.print(f"[yellow]warning[/]: {escape(w)}")
+    if result.baseline_error:
+        console.print(f"[red]baseline unavailable[/]: {escape(result.baseline_error)}")
     raise typer.Exit(int(result.exit_code))

@@ -30,6 +30,8 @@ def print_outcome(outcome: Any) -> None:
             f"[bold {colour}]{'PASS' if ok else 'FAIL'}[/] gate for "
             f"[bold]{escape(rec.suite)}[/] / {escape(rec.variant)}: {escape(g.headline)}"
         )
+        for note in getattr(g, "notes", []):
+            console.print(f"  {escape(note)}")
     else:
         console.print(f"[bold]{escape(rec.suite)}[/] / {escape(rec.variant)}: no gate policy")
     t = Table(show_edge=False, header_style="bold")

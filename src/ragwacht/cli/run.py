@@ -13,7 +13,9 @@ def command(
     out: Path | None = typer.Option(
         None, "--out", help="Output folder (default reports/<suite>/<variant>)."
     ),
-    gate: bool = typer.Option(False, "--gate", help="Exit 3/4 when the gate fails (for CI)."),
+    gate: bool = typer.Option(
+        False, "--gate", help="Exit 3/4/5 when the gate fails (for CI); see the exit codes below."
+    ),
     baseline: str | None = typer.Option(
         None, "--baseline", help="Baseline: a run record/baseline file, 'mlflow' or 'none'."
     ),
@@ -23,13 +25,26 @@ def command(
         False, "--resume", help="Keep finished responses, call only the missing ones."
     ),
     refresh: bool = typer.Option(False, "--refresh", help="Bypass the response cache."),
+    cache: bool | None = typer.Option(
+        None,
+        "--cache/--no-cache",
+        help="Serve answers from the response cache (default: on, but off with --gate; "
+        "with --gate --cache its use is stated in every output).",
+    ),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N cases."),
     base_url: str | None = typer.Option(
         None, "--base-url", help="Override the endpoint's base URL."
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
-    """Run a suite: call the chatbot for every case, score, write the record and outputs."""
+    """Run a suite: call the chatbot for every case, score, write the record and outputs.
+
+    Exit codes with --gate: 0 pass; 2 usage or configuration error; 3 quality gate failed (a
+    real regression or a threshold crossed); 4 error budget exceeded (too many endpoint or
+    judge failures); 5 the regression checks could not run (the configured baseline, in MLflow
+    or a file, could not be obtained, or nothing could be compared with it): never a pass;
+    130 interrupted (Ctrl-C; what was kept is printed, continue with --resume).
+    """
     from ragwacht.cli.output import print_outcome
     from ragwacht.evals.run import RunOptions, run_suite
 
@@ -46,6 +61,7 @@ def command(
             lang=lang,
             resume=resume,
             refresh=refresh,
+            use_cache=cache,
             progress=not quiet,
             limit=limit,
             base_url=base_url,

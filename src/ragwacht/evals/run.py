@@ -6,10 +6,10 @@ import asyncio
 import csv
 import logging
 import platform
+import re
 import subprocess
 import sys
 import uuid
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,8 +21,16 @@ from rich.console import Console
 from ragwacht import __version__
 from ragwacht._env import redact_public
 from ragwacht.datasets.models import GoldenCase, GoldenSet
-from ragwacht.errors import ConfigError, ExitCode
+from ragwacht.errors import ConfigError, ExitCode, Interrupted, Location, Problem
 from ragwacht.evals.record import CaseResult, JudgeInfo, Manifest, RunRecord, write_atomic
+from ragwacht.evals.scoring import (
+    CHECKPOINT_NAME,
+    SCORING_MAX_CHARS,
+    DaemonExecutor,
+    ScoreCheckpoint,
+    batch_timeout,
+    cut_for_scoring,
+)
 from ragwacht.evals.spec import DEFAULT_VARIANT, SuiteSpec, load_suite
 from ragwacht.evals.summary import summarize_metric
 from ragwacht.metrics.base import Metric, MetricResult, ScoreInput, create_metric
@@ -44,6 +52,9 @@ class RunOptions:
     lang: str | None = None
     resume: bool = False
     refresh: bool = False
+    # Serve answers from the response cache. None: on, but off in gate mode (a gate that
+    # reads yesterday's answers does not test today's chatbot); True turns it on there too.
+    use_cache: bool | None = None
     progress: bool = True
     limit: int | None = None
     base_url: str | None = None  # point the profile at another URL (the demo uses this)
@@ -176,6 +187,45 @@ def build_metrics(spec: SuiteSpec, verifiers: dict[str, Any]) -> list[Metric]:
     return metrics
 
 
+def check_metric_inputs(spec: SuiteSpec, metrics: Sequence[Metric]) -> None:
+    """Refuse, before any endpoint call, a metric that the suite can never feed.
+
+    ``consistency`` with ``execution.repeats: 1`` would otherwise show up once per case as
+    "not scored" and end as a failed gate, while the cause is one line of the suite. (Cases
+    without reference answers or gold contexts are the golden set's business: a set may hold
+    them for some cases only, and those metrics then say ``scored/total``.)
+
+    Raises:
+        ConfigError: every such conflict, with the suite's file, line and field.
+
+    """
+    from ragwacht._yaml import yaml_line
+
+    have = {"repeats": spec.execution.repeats >= 2}
+    fixes = {
+        "repeats": (
+            "needs repeated answers, but execution.repeats is 1",
+            "set execution.repeats: 3 (or more), or remove the metric",
+        ),
+    }
+    text = spec.path.read_text(encoding="utf-8") if spec.path and spec.path.is_file() else ""
+    problems = []
+    for i, m in enumerate(metrics):
+        for req in sorted(m.requires):
+            if req in have and not have[req]:
+                what, hint = fixes[req]
+                problems.append(
+                    Problem(
+                        f"metric '{m.id}' {what}",
+                        Location(spec.path, yaml_line(text, ["metrics", i]) if text else None,
+                                 f"metrics.{i}"),
+                        hint,
+                    )
+                )  # fmt: skip
+    if problems:
+        raise ConfigError(problems=problems)
+
+
 def build_verifiers(spec: SuiteSpec) -> dict[str, Any]:
     """Instantiate the suite's judges (verifiers) by name."""
     from ragwacht.metrics.judges.factory import make_verifier, parse_judge_config
@@ -229,8 +279,23 @@ async def score_cases(
     *,
     progress: bool = True,
     console: Console | None = None,
+    timeout_s: float | None = None,
+    checkpoint: ScoreCheckpoint | None = None,
+    finished: list[str] | None = None,
 ) -> list[dict[str, MetricResult]]:
-    """Score every item with every metric; a metric that crashes marks its cases not scored."""
+    """Score every item with every metric; a metric that crashes marks its cases not scored.
+
+    Args:
+        metrics: the metrics, scored one after another.
+        items: one input per case.
+        progress: show a progress bar.
+        console: where the progress bar goes.
+        timeout_s: time budget per case; a metric over ``batch_timeout(timeout_s, n)`` marks
+            its cases not scored (a judge failure, counted in the error budget).
+        checkpoint: where finished metrics are written, and read back on ``--resume``.
+        finished: filled with the ids of the metrics that finished (for an interruption).
+
+    """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     results: list[dict[str, MetricResult]] = [{} for _ in items]
@@ -246,16 +311,32 @@ async def score_cases(
         task = bar.add_task("", total=len(metrics))
         for metric in metrics:
             bar.update(task, description=metric.id)
-            try:
-                scored = await metric.score_batch(items)
-            except ConfigError:
-                raise
-            except Exception as exc:  # a broken backend must not cost the other metrics
-                log.warning("metric %s failed: %s", metric.id, exc)
-                reason = f"metric failed: {type(exc).__name__}: {exc}"[:300]
-                scored = [metric.not_scored(reason, error=True) for _ in items]
+            stored = checkpoint.load(metric, items) if checkpoint is not None else None
+            if stored is not None:
+                scored = stored
+            else:
+                budget = batch_timeout(timeout_s, len(items)) if timeout_s else None
+                try:
+                    scored = await asyncio.wait_for(metric.score_batch(items), budget)
+                except ConfigError:
+                    raise
+                except TimeoutError:
+                    log.warning("metric %s ran out of its %.0f s budget", metric.id, budget)
+                    reason = (
+                        f"scoring timed out after {budget:.0f} s "
+                        f"(execution.scoring_timeout_s = {timeout_s:g} s per case)"
+                    )
+                    scored = [metric.not_scored(reason, error=True) for _ in items]
+                except Exception as exc:  # a broken backend must not cost the other metrics
+                    log.warning("metric %s failed: %s", metric.id, exc)
+                    reason = f"metric failed: {type(exc).__name__}: {exc}"[:300]
+                    scored = [metric.not_scored(reason, error=True) for _ in items]
+                if checkpoint is not None:
+                    checkpoint.save(metric, items, scored)
             for slot, res in zip(results, scored, strict=True):
                 slot[metric.id] = res
+            if finished is not None:
+                finished.append(metric.id)
             bar.advance(task)
     return results
 
@@ -349,6 +430,9 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
     from ragwacht.runners.profile import load_profile, variant_from_spec
 
     console = opts.console or Console(stderr=True)
+    # Blocking work (embeddings, NLI, python callables) runs on daemon threads, so that a
+    # metric over its time budget or a Ctrl-C does not leave the process waiting for it.
+    asyncio.get_running_loop().set_default_executor(DaemonExecutor())
     variant_name = opts.variant or (spec.variant_names()[0])
     if variant_name not in spec.variant_names():
         raise ConfigError(
@@ -377,6 +461,7 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
 
     verifiers = build_verifiers(spec)
     metrics = build_metrics(spec, verifiers)
+    check_metric_inputs(spec, metrics)
     # Every configuration mistake surfaces here, before a single endpoint call.
     gate_policy = None
     if spec.gate:
@@ -399,7 +484,7 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
     explicit_baseline = None
     if opts.baseline not in (None, "none", "mlflow"):
         explicit_baseline = RunRecord.load(Path(str(opts.baseline)))
-        _check_baseline_matches(explicit_baseline, spec.name, variant_name, str(opts.baseline))
+        check_baseline_matches(explicit_baseline, spec.name, variant_name, str(opts.baseline))
     started = _now()
     root = spec.project_root
     try:
@@ -440,19 +525,28 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
     )
     store = ResponseStore(out_dir / "responses.jsonl", fresh=not opts.resume)
     cache = ResponseCache(state_dir(spec) / "response-cache")
-    responses = await run_cases(
-        profile,
-        cases,
-        variant=variant,
-        options=exec_opts,
-        store=store,
-        cache=cache,
-        resume=opts.resume,
-        refresh=opts.refresh,
-        repeats=ex.repeats,
-        progress=opts.progress,
-        cache_identity=cache_identity,
-    )
+    try:
+        responses = await run_cases(
+            profile,
+            cases,
+            variant=variant,
+            options=exec_opts,
+            store=store,
+            cache=cache,
+            resume=opts.resume,
+            refresh=opts.refresh or not _cache_reads(opts),
+            repeats=ex.repeats,
+            progress=opts.progress,
+            cache_identity=cache_identity,
+        )
+    except asyncio.CancelledError:  # Ctrl-C: asyncio.run cancels this task
+        kept = sum(1 for r in store.load().values() if r.ok)
+        raise Interrupted(
+            f"interrupted while calling the endpoint: {kept} of {len(cases) * ex.repeats} "
+            f"responses are kept in {store.path}; nothing was scored. Continue with "
+            f"`ragwacht run {_rel(spec.path, Path.cwd()) or spec.name} --resume` (same --out "
+            "and --variant): only the missing cases are called"
+        ) from None
     n_cached = sum(1 for r in responses if r.cached)
     cache_note = (
         f"{n_cached} of {len(responses)} responses came from the response cache"
@@ -468,17 +562,51 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
     for rs in by_case.values():
         rs.sort(key=lambda r: r.repeat)
 
-    items = [
-        ScoreInput(
-            case=c,
-            response=by_case[c.id][0],
-            repeats=by_case[c.id] if ex.repeats > 1 else [],
-            language=c.language(gs.manifest.language or spec.lang),
+    # Metrics see answers and passages cut to a bound; the record keeps the full response.
+    n_cut = 0
+    items = []
+    for c in cases:
+        first, cut = cut_for_scoring(by_case[c.id][0])
+        n_cut += cut
+        items.append(
+            ScoreInput(
+                case=c,
+                response=first,
+                repeats=[cut_for_scoring(r)[0] for r in by_case[c.id]] if ex.repeats > 1 else [],
+                language=c.language(gs.manifest.language or spec.lang),
+            )
         )
-        for c in cases
-    ]
+    cut_note = (
+        f"{n_cut} answers or passages were longer than {SCORING_MAX_CHARS:,} characters and "
+        f"were scored on their first {SCORING_MAX_CHARS:,} (the record keeps the full text)"
+        if n_cut
+        else None
+    )
+    checkpoint = ScoreCheckpoint(
+        out_dir / CHECKPOINT_NAME, manifest.suite_hash, fresh=not opts.resume
+    )
+    finished: list[str] = []
     try:
-        scored = await score_cases(metrics, items, progress=opts.progress, console=console)
+        scored = await score_cases(
+            metrics,
+            items,
+            progress=opts.progress,
+            console=console,
+            timeout_s=ex.scoring_timeout_s,
+            checkpoint=checkpoint,
+            finished=finished,
+        )
+    except asyncio.CancelledError:  # Ctrl-C: asyncio.run cancels this task
+        now = next((m.id for m in metrics if m.id not in finished), "?")
+        done = ", ".join(finished) or "none"
+        raise Interrupted(
+            f"interrupted while scoring {now}: all {len(responses)} responses are kept in "
+            f"{store.path}, and the scores of the {len(finished)} finished metrics ({done}) in "
+            f"{checkpoint.path}. Continue with "
+            f"`ragwacht run {_rel(spec.path, Path.cwd()) or spec.name} --resume` (same --out "
+            "and --variant): no endpoint call is repeated and finished metrics are not scored "
+            "again"
+        ) from None
     finally:
         for v in all_verifiers(metrics, verifiers):
             close = getattr(v, "aclose", None)
@@ -493,8 +621,8 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
             reference_answer=c.reference_answer,
             expected_behavior=c.expected_behavior.value,
             gold_doc_ids=[g.doc_id for g in c.gold_contexts],
-            response=it.response,
-            repeats=it.repeats[1:] if it.repeats else [],
+            response=by_case[c.id][0],
+            repeats=by_case[c.id][1:] if ex.repeats > 1 else [],
             metrics=res,
         )
         for c, it, res in zip(cases, items, scored, strict=True)
@@ -517,7 +645,7 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
         cases=case_results,
         summary=summary,
         endpoint_errors=sum(1 for c in case_results if c.response.error is not None),
-        warnings=notes + ([cache_note] if cache_note else []),
+        warnings=notes + [n for n in (cache_note, cut_note) if n],
         judge_errors=sum(1 for c in case_results if any(m.error for m in c.metrics.values())),
     )
     files: dict[str, Path] = {}
@@ -526,18 +654,23 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
     files["cases"] = write_case_table(record, out_dir / "cases.csv")
     outcome = RunOutcome(record=record, out_dir=out_dir, files=files)
 
-    baseline: RunRecord | None
     if explicit_baseline is not None:
-        baseline = explicit_baseline
+        lookup = BaselineLookup(explicit_baseline, source=f"file {opts.baseline}")
     else:
-        baseline = load_baseline(
-            spec, variant_name, opts, exclude_run_id=record.run_id, warnings_out=record.warnings
-        )
+        lookup = find_suite_baseline(spec, variant_name, opts, exclude_run_id=record.run_id)
+        record.warnings.extend(lookup.notes)
+    baseline = lookup.record
     outcome.baseline = baseline
     if gate_policy is not None:
         from ragwacht.ci.gate import gate
 
-        result = gate(record, baseline, gate_policy)
+        result = gate(
+            record,
+            baseline,
+            gate_policy,
+            baseline_error=lookup.error,
+            baseline_source=lookup.source,
+        )
         record.gate = result.model_dump(mode="json")
         outcome.gate = result
         if opts.gate:
@@ -575,6 +708,13 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
     return outcome
 
 
+def _cache_reads(opts: RunOptions) -> bool:
+    """Whether cached responses may stand in for endpoint calls in this run."""
+    if opts.use_cache is not None:
+        return opts.use_cache
+    return not opts.gate
+
+
 def _trend(spec: SuiteSpec, variant: str, opts: RunOptions) -> list[Any] | None:
     """Earlier runs on the base branch from MLflow, for the report's trend (None if none)."""
     if not opts.mlflow:
@@ -595,7 +735,7 @@ def _trend(spec: SuiteSpec, variant: str, opts: RunOptions) -> list[Any] | None:
     return runs or None
 
 
-def _check_baseline_matches(base: RunRecord, suite: str, variant: str, where: str) -> None:
+def check_baseline_matches(base: RunRecord, suite: str, variant: str, where: str) -> None:
     """A baseline of another suite or variant would gate against the wrong thing."""
     if base.suite != suite or base.variant != variant:
         raise ConfigError(
@@ -605,27 +745,56 @@ def _check_baseline_matches(base: RunRecord, suite: str, variant: str, where: st
         )
 
 
-def load_baseline(
+@dataclass
+class BaselineLookup:
+    """What the baseline search found: a record, nothing yet, or an error (fail closed).
+
+    Attributes:
+        record: the baseline, when one was obtained.
+        source: where it came from (``MLflow run ...``, ``file ...``), for the outputs.
+        error: why the configured baseline could not be obtained; the gate then fails with
+            exit 5 instead of quietly gating on thresholds only.
+        notes: what was looked at, for the record's warnings.
+
+    """
+
+    record: RunRecord | None = None
+    source: str | None = None
+    error: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+_USERINFO = re.compile(r"(?<=//)[^/@\s]+@")
+
+
+def scrub_uri(text: str) -> str:
+    """Drop ``user:password@`` from URLs in a message (a tracking URI may carry them)."""
+    return _USERINFO.sub("***@", text)
+
+
+def find_suite_baseline(
     spec: SuiteSpec,
     variant: str,
     opts: RunOptions,
     *,
     exclude_run_id: str | None = None,
-    warnings_out: list[str] | None = None,
-) -> RunRecord | None:
-    """Find the baseline: an explicit file, MLflow (newest on the base branch) or a file.
+) -> BaselineLookup:
+    """Find the baseline: an explicit file, MLflow (newest passing run on the base branch), a file.
 
-    What was used, and why the first choice was not, is appended to ``warnings_out``.
+    "No baseline yet" (MLflow answered and holds no run, no file configured) is a first run,
+    gated on thresholds only. A baseline that was configured but could not be obtained (MLflow
+    unreachable or failing, ``baseline.file`` missing where it is the source) is an ``error``:
+    the gate fails closed on it rather than passing without its regression checks.
     """
-    notes = warnings_out if warnings_out is not None else []
     choice = opts.baseline
     if choice == "none":
-        return None
+        return BaselineLookup(notes=["--baseline none: gated on thresholds only"])
     if choice and choice != "mlflow":
         base = RunRecord.load(Path(choice))
-        _check_baseline_matches(base, spec.name, variant, choice)
-        return base
-    if (choice == "mlflow" or (choice is None and spec.baseline.mlflow)) and opts.mlflow:
+        check_baseline_matches(base, spec.name, variant, choice)
+        return BaselineLookup(base, source=f"file {choice}")
+    use_mlflow = (choice == "mlflow" or (choice is None and spec.baseline.mlflow)) and opts.mlflow
+    if use_mlflow:
         try:
             from ragwacht.tracking import find_baseline
 
@@ -637,19 +806,58 @@ def load_baseline(
                 exclude_run_id=exclude_run_id,
                 project_root=spec.project_root,
             )
-        except Exception as exc:  # an MLflow outage must not stop the gate
-            msg = f"baseline lookup in MLflow failed ({type(exc).__name__}: {exc})"
-            warnings.warn(msg, stacklevel=2)
-            notes.append(msg + "; falling back to the baseline file")
-            found = None
-        if found is not None or choice == "mlflow":
-            if found is None:
-                notes.append("no baseline run found in MLflow: regression checks were skipped")
-            return found
-    from_file = load_baseline_file(spec, variant)
-    if from_file is not None:
-        _check_baseline_matches(from_file, spec.name, variant, str(baseline_file(spec, variant)))
-    return from_file
+        except Exception as exc:  # an outage must not switch the regression checks off
+            msg = scrub_uri(f"baseline lookup in MLflow failed ({type(exc).__name__}: {exc})")
+            log.warning("%s", msg)
+            return BaselineLookup(
+                error=msg + "; fix the tracking server or MLFLOW_TRACKING_URI and rerun",
+                notes=[msg + ": the gate fails closed (exit 5)"],
+            )
+        if found is not None:
+            return BaselineLookup(found, source=f"MLflow run {found.mlflow_run_id or found.run_id}")
+        if choice == "mlflow":
+            return BaselineLookup(
+                notes=["no baseline run in MLflow yet: regression checks were skipped"]
+            )
+    path = baseline_file(spec, variant)
+    if path.exists():
+        from_file = RunRecord.load(path)
+        check_baseline_matches(from_file, spec.name, variant, str(path))
+        return BaselineLookup(from_file, source=f"file {_rel(path, spec.project_root)}")
+    if spec.baseline.file:
+        where = f"baseline.file in {spec.path}" if spec.path else "baseline.file"
+        if use_mlflow:
+            # MLflow answered "nothing yet": a first run. The file was only the fallback.
+            return BaselineLookup(
+                notes=[
+                    f"no baseline run in MLflow yet, and the fallback baseline file {path} "
+                    f"({where}) does not exist: gated on thresholds only"
+                ]
+            )
+        msg = (
+            f"the baseline file {path} ({where}) does not exist; check the path, save one with "
+            f"`ragwacht baseline save RUN.json --to {path}`, or run once with --baseline none"
+        )
+        return BaselineLookup(error=msg, notes=[msg])
+    return BaselineLookup(notes=["no baseline yet: gated on thresholds only"])
+
+
+def load_baseline(
+    spec: SuiteSpec,
+    variant: str,
+    opts: RunOptions,
+    *,
+    exclude_run_id: str | None = None,
+    warnings_out: list[str] | None = None,
+) -> RunRecord | None:
+    """The baseline record, or None; see :func:`find_suite_baseline` for the error cases.
+
+    What was used, and why the first choice was not, is appended to ``warnings_out``.
+    """
+    found = find_suite_baseline(spec, variant, opts, exclude_run_id=exclude_run_id)
+    if warnings_out is not None:
+        warnings_out.extend(found.notes)
+    return found.record
 
 
 def baseline_file(spec: SuiteSpec, variant: str) -> Path:

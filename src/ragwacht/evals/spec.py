@@ -84,6 +84,11 @@ class ExecutionSpec(_Strict):
     overall_timeout_s: float | None = Field(default=None, gt=0)
     max_retries: int = Field(default=3, ge=0, le=20)
     repeats: int = Field(default=1, ge=1, le=50, description="ask each case N times")
+    scoring_timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="scoring time budget per case and metric; over it: not scored (error)",
+    )
 
 
 class BaselineSpec(_Strict):

@@ -284,6 +284,7 @@ class GateView:
     baseline_git_sha: str | None = None
     baseline_variant: str | None = None
     shared_cases: int | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 def _flip_items(raw: Any, direction: str) -> list[FlipView]:
@@ -451,6 +452,7 @@ def gate_view(gate: Mapping[str, Any] | None) -> GateView:
         rules=rules,
         flips=flips,
         digest_changed=bool(_get(gate, "digest_changed", "dataset_changed", default=False)),
+        notes=[str(x) for x in _get(gate, "notes", default=[]) or [] if x],
         min_detectable=mdd,
         min_detectable_n=mdd_n
         if isinstance(mdd_n, int)
@@ -1081,8 +1083,10 @@ def _verdict(gate: GateView, fmt: _Fmt, t: Translator) -> VerdictView:
         "fail": t("verdict_fail_why"),
         "error": t("verdict_fail_why"),
     }.get(gate.status, t("verdict_none_why"))
-    if gate.headline and gate.status == "error":
+    if gate.headline and (gate.status == "error" or gate.exit_code == 5):
         why = gate.headline
+    # The baseline used (or why there was none) and any cached answers, stated by the verdict.
+    lines.extend(gate.notes)
     return VerdictView(gate.status, word.get(gate.status, t("verdict_none")), why, lines,
                        gate.exit_code)  # fmt: skip
 

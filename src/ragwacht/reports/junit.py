@@ -5,7 +5,9 @@ testcase`` with ``failure``/``error``/``skipped``), which GitLab's merge-request
 test-report actions and Quality-time's JUnit source all read:
 
 - suite ``<suite>.gate``: one test case per gate check (thresholds, regressions, evidence,
-  error budget); a check that could not be evaluated (no baseline) is *skipped*.
+  error budget); a check that could not be evaluated (no baseline) is *skipped*; a failed
+  ``baseline`` check (the baseline could not be obtained or compared, exit 5) is a *failure*.
+  The suite's ``system-out`` states the baseline used and any answers from the cache.
 - suite ``<suite>.<metric>`` per gated metric: one test case per golden case, named by case id
   so that tools can follow a case across runs. It *fails* when the case misses the metric's
   per-case pass mark, is an *error* when the endpoint or the judge failed, and is *skipped*
@@ -117,6 +119,10 @@ def build_junit(
                 "headline": result.headline,
                 "dataset_digest": result.dataset_digest,
                 "baseline_run_id": result.baseline_run_id,
+                "baseline_status": result.baseline_status,
+                "baseline_source": result.baseline_source,
+                "baseline_error": result.baseline_error,
+                "cached_responses": result.cached_responses,
                 "dataset_changed": result.dataset_changed,
                 "alpha": result.alpha,
                 "family_wise": result.family_wise,
@@ -140,6 +146,10 @@ def build_junit(
                 ET.SubElement(tc, "skipped", {"message": xml_text(rule.message, 1000)})
             else:
                 ET.SubElement(tc, "system-out").text = xml_text(rule.message)
+        if result.notes:
+            # Where the baseline came from and whether answers came from the cache, for a
+            # reader of the test report (properties are not shown by every tool).
+            ET.SubElement(gs, "system-out").text = xml_text("\n".join(result.notes))
     for gm in output_metrics(record, result):
         ms = _suite(root, f"{record.suite}.{gm.metric}", timestamp=stamp, hostname=host, sid=sid)
         sid += 1

@@ -103,6 +103,8 @@ def _change(rule: RuleResult, holm: bool = True) -> str:
 def _what(rule: RuleResult) -> str:
     if rule.kind == "error_budget":
         return "error budget (endpoint + judge failures)"
+    if rule.kind == "baseline":
+        return "baseline available and comparable"
     metric = md_code(rule.metric or "")
     if rule.kind == "threshold":
         return f"{metric} {rule.stat}"
@@ -140,7 +142,9 @@ def render_markdown(
     elif result.passed:
         out.append(f"## ✅ PASS: ragwacht gate for {title}")
     else:
-        code = " (error budget exceeded)" if result.exit_code == 4 else ""
+        code = {4: " (error budget exceeded)", 5: " (regression checks could not run)"}.get(
+            result.exit_code, ""
+        )
         out.append(f"## ❌ FAIL{code}: ragwacht gate for {title}")
     out.append("")
     m = record.manifest
@@ -152,10 +156,17 @@ def render_markdown(
     if m.git_sha:
         facts.append(f"commit {md_code(m.git_sha[:12])}")
     if result is not None:
-        if result.baseline_run_id:
+        if result.baseline_status == "unavailable":
+            facts.append("**baseline UNAVAILABLE: regressions not checked**")
+        elif result.baseline_run_id:
             facts.append(f"baseline run {md_code(result.baseline_run_id[:12])}")
         else:
             facts.append("no baseline (thresholds only)")
+        if result.cached_responses:
+            facts.append(
+                f"**{result.cached_responses} of {result.cases} answers from the response "
+                "cache, not the endpoint**"
+            )
     out.append(" · ".join(facts))
     out.append("")
     if result is not None:
@@ -180,6 +191,10 @@ def render_markdown(
             "estimate."
         )
         out.append("")
+        for r in result.rules:
+            if r.kind == "baseline" and r.passed is False:
+                out.append(f"> ❌ **Regression checks could not run:** {md_escape(r.message, 600)}")
+                out.append("")
         for w in result.warnings:
             out.append(f"> ⚠️ **Warning:** {md_escape(w, 400)}")
             out.append("")

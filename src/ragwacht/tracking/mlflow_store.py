@@ -287,9 +287,7 @@ def log_record_file(
     return log_run(record, artifacts=arts, tracking_uri=tracking_uri, project_root=project_root)
 
 
-def _search(
-    client: MlflowClient, exp_id: str, suite: str, variant: str, branch: str | None, n: int
-) -> list[Any]:
+def _filter(variant: str, branch: str | None) -> str:
     filt = [
         f"tags.`ragwacht.variant` = '{variant}'",
         "tags.`ragwacht.kind` = 'run'",
@@ -298,14 +296,60 @@ def _search(
     ]
     if branch:
         filt.append(f"tags.`ragwacht.branch` = '{branch}'")
+    return " and ".join(filt)
+
+
+def _search(
+    client: MlflowClient, exp_id: str, suite: str, variant: str, branch: str | None, n: int
+) -> list[Any]:
     return list(
         client.search_runs(
             [exp_id],
-            filter_string=" and ".join(filt),
+            filter_string=_filter(variant, branch),
             order_by=["attributes.start_time DESC"],
             max_results=n,
         )
     )
+
+
+# How many of the newest runs a baseline search looks through for one that passed its gate.
+_BASELINE_SEARCH_MAX = 1000
+
+
+def _gate_failed(run: Any) -> bool:
+    """Whether an MLflow run failed its quality gate (tag, or the gate.passed metric)."""
+    if run.data.tags.get("ragwacht.gate") == "fail":
+        return True
+    return run.data.metrics.get("gate.passed") == 0.0
+
+
+def _baseline_candidates(
+    client: MlflowClient, exp_id: str, variant: str, branch: str | None
+) -> Iterable[Any]:
+    """Finished runs newest first, page by page, without those that failed their gate.
+
+    A run that failed its gate must never set the bar for the next one (a regressed run on
+    ``main`` would otherwise lower it). Runs without a gate verdict are kept: they come from
+    suites without a gate policy (every run of a suite with one is gated, ``--gate`` or not)
+    or from before gating, and no failed check is known about them.
+    """
+    token: str | None = None
+    seen = 0
+    while seen < _BASELINE_SEARCH_MAX:
+        page = client.search_runs(
+            [exp_id],
+            filter_string=_filter(variant, branch),
+            order_by=["attributes.start_time DESC"],
+            max_results=100,
+            page_token=token,
+        )
+        for run in page:
+            seen += 1
+            if not _gate_failed(run):
+                yield run
+        token = getattr(page, "token", None)
+        if not token or not len(page):
+            return
 
 
 def baseline_branch(branch: str | None) -> str | None:
@@ -330,18 +374,28 @@ def find_baseline(
     exclude_run_id: str | None = None,
     project_root: Path | None = None,
 ) -> RunRecord | None:
-    """The newest finished run of ``suite``/``variant`` on ``branch``, as a RunRecord."""
+    """The newest finished run of ``suite``/``variant`` on ``branch`` that did not fail its gate.
+
+    Runs whose gate verdict is *fail* are skipped (see :func:`_baseline_candidates`).
+
+    Raises:
+        Exception: whatever the tracking store raises when it cannot be reached or read; the
+            caller fails the gate closed on it.
+
+    """
     client, _uri = _client(tracking_uri, project_root)
     exp = client.get_experiment_by_name(EXPERIMENT_PREFIX + suite)
     if exp is None:
         return None
     base = baseline_branch(branch)
-    for run in _search(client, str(exp.experiment_id), suite, variant, base, 10):
+    for run in _baseline_candidates(client, str(exp.experiment_id), variant, base):
         if exclude_run_id and run.data.tags.get("ragwacht.run_id") == exclude_run_id:
             continue
         with tempfile.TemporaryDirectory() as td:
             local = client.download_artifacts(run.info.run_id, RECORD_ARTIFACT, td)
             rec = RunRecord.load(local)
+        if isinstance(rec.gate, dict) and rec.gate.get("verdict") == "fail":
+            continue  # the record knows better than a missing or stale tag
         rec.mlflow_run_id = run.info.run_id
         return rec
     return None
