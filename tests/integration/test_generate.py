@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from ragwacht.curation.generate import quote_in_passage
 from ragwacht.datasets.io import load_golden_set
 from ragwacht.demo.corpus import default_corpus_path, load_corpus
 from tests.helpers.writer_llm import WriterLLMServer
@@ -36,7 +37,7 @@ def _check_output(out: Path, corpus: dict[str, str]) -> dict[str, object]:
         assert case.status == "candidate" and case.provenance is not None
         assert case.provenance.passage_ids and set(case.provenance.passage_ids) <= set(corpus)
         for quote, pid in zip(case.provenance.quotes, case.provenance.passage_ids, strict=False):
-            assert quote.split()[0] in corpus[pid]
+            assert quote_in_passage(quote, corpus[pid])
         if case.expected_behavior == "answer":
             assert case.reference_answer and case.gold_contexts
     # Every attempt is either kept or rejected by a named filter: nothing vanishes.
