@@ -18,6 +18,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("ragwacht.cli.demo", "demo", "command"),
     ("ragwacht.cli.demo_bot", "demo-bot", "group"),
     ("ragwacht.cli.judges", "judges", "group"),
+    ("ragwacht.cli.review", "review", "group"),
 ]
 
 
