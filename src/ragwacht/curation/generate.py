@@ -321,6 +321,8 @@ class Generator:
             question; None: exact duplicates only, nearest passages by shared words.
         existing: Cases of the set the candidates will join (their questions count as
             duplicates, their ids are not reused).
+        rejected_questions: Questions people rejected in review; they count as duplicates
+            too, so a rejected candidate is not generated again.
         cache_dir: Folder of the call cache (None: no cache).
         concurrency: Calls at once.
 
@@ -334,6 +336,7 @@ class Generator:
         *,
         embedder: Embedder | None = None,
         existing: Sequence[GoldenCase] = (),
+        rejected_questions: Sequence[str] = (),
         cache_dir: Path | None = None,
         concurrency: int = 2,
         generator_name: str | None = None,
@@ -353,6 +356,7 @@ class Generator:
         self.rejected: list[Rejected] = []
         self._ids = {c.id for c in self.existing}
         self._questions: list[str] = [c.question for c in self.existing]
+        self._questions += [q for q in rejected_questions if q.strip()]
         self._vectors: np.ndarray | None = None
         self._passage_vectors: np.ndarray | None = None
 

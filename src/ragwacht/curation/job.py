@@ -105,6 +105,11 @@ def generate_candidates(
         )
     passages = _passages(Path(corpus))
     old: list[GoldenCase] = load_golden_set(existing).cases if existing else []
+    # Questions people rejected in review (review-rejected.jsonl, which generation never
+    # rewrites) are not proposed again.
+    from ragwacht.curation.review import reviewer_rejections
+
+    by_people = reviewer_rejections(out)
     verifier = make_verifier(cfg)
 
     async def go() -> GenerationResult:
@@ -116,6 +121,7 @@ def generate_candidates(
                 plan,
                 embedder=embedder,
                 existing=old,
+                rejected_questions=[str(r.get("question", "")) for r in by_people],
                 cache_dir=cache_dir,
                 concurrency=concurrency,
             )
