@@ -7,6 +7,7 @@ its first turn is resumed by asking only the turns that are missing.
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -17,8 +18,9 @@ from ragwacht.demo import BotServer
 from ragwacht.evals.record import RunRecord
 from ragwacht.evals.run import RunOptions, run_suite
 from ragwacht.runners import ResponseStore, load_profile, run_cases_sync
+from tests.helpers.browser import browser_available, chromium
 from tests.helpers.demo_bot import demo_bot
-from tests.helpers.recording_bot import RecordingBot
+from tests.helpers.recording_bot import RecordingBot, Seen
 
 pytestmark = pytest.mark.integration
 
@@ -103,6 +105,41 @@ def test_three_turn_conversation_feeds_the_bots_own_answers(
     assert bgt.context_retention == pytest.approx(0.5)
     assert bgt.first_failing_turn == 2 and not bgt.all_passed
     assert all(r.turns == 3 for r in results.values())
+
+    # CI outputs count conversations and turns; the report shows each conversation as a thread.
+    summary = (outcome.out_dir / "summary.md").read_text(encoding="utf-8")
+    passed = sum(1 for r in results.values() if r.all_passed)
+    assert f"Conversations: {passed}/4 passed every turn" in summary
+    assert "`gesprek-bgt-01` (turn 2)" in summary
+    junit = ET.parse(outcome.out_dir / "junit.xml").getroot()
+    suite = next(s for s in junit.iter("testsuite") if s.get("name", "").endswith(".conversations"))
+    props = {p.get("name"): p.get("value") for p in suite.iter("property")}
+    assert props["conversations"] == "4" and props["turns"] == "12"
+    failed = [tc.get("name") for tc in suite.iter("testcase") if tc.find("failure") is not None]
+    assert "gesprek-bgt-01" in failed and CONV not in failed
+    _check_thread_in_browser(outcome.out_dir / "report.html", tmp_path, seen)
+
+
+def _check_thread_in_browser(report: Path, tmp_path: Path, seen: list[Seen]) -> None:
+    reason = browser_available()
+    if reason is not None:  # pragma: no cover - Chromium is installed where tests run
+        pytest.skip(reason)
+    from selenium.webdriver.common.by import By
+
+    with chromium(tmp_path / "chromium", javascript=False) as driver:
+        driver.get(report.as_uri())
+        threads = driver.find_elements(By.CSS_SELECTOR, "#conversations article.thread")
+        names = [t.find_element(By.TAG_NAME, "h3").text for t in threads]
+        assert CONV in names and len(names) == 4
+        thread = threads[names.index(CONV)]
+        turns = thread.find_elements(By.CSS_SELECTOR, "li.turn")
+        assert len(turns) == 3
+        for li, s in zip(turns, seen, strict=True):
+            text = " ".join(li.text.split())
+            assert " ".join(s.question.split()) in text
+            assert " ".join(s.answer.split()) in text  # the bot's own answer, as fed back
+        bgt = threads[names.index("gesprek-bgt-01")]
+        assert "context verloren" in bgt.find_elements(By.CSS_SELECTOR, "li.turn")[1].text
 
 
 def test_interrupted_conversation_resumes_only_the_missing_turns(

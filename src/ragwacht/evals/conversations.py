@@ -96,6 +96,7 @@ def conversation_results(
                 turns=len(ts),
                 turn_ids=[c.case_id for c in ts],
                 passed_turns=sum(passed),
+                turn_passed=passed,
                 all_passed=all(passed),
                 first_failing_turn=first_fail,
                 retention_checked=len(follow_ups),

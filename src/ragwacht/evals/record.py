@@ -87,6 +87,7 @@ class ConversationResult(_Model):
         conversation_id: the conversation's case id (its turns are ``<id>#t<N>``).
         turns: how many turns it has; ``turn_ids`` their case ids in order.
         passed_turns: turns that got an answer and passed every score metric's per-case mark.
+        turn_passed: for each turn in order, whether it passed.
         all_passed: every turn passed.
         first_failing_turn: the first turn (1-based) that did not pass; None when all did.
         retention_checked: follow-up turns (after the first) that name gold contexts.
@@ -100,6 +101,7 @@ class ConversationResult(_Model):
     turns: int
     turn_ids: list[str] = Field(default_factory=list)
     passed_turns: int = 0
+    turn_passed: list[bool] = Field(default_factory=list, description="per turn, in order")
     all_passed: bool = False
     first_failing_turn: int | None = None
     retention_checked: int = 0

@@ -33,6 +33,7 @@ from ragwacht import __version__
 from ragwacht._env import redact_mapping
 from ragwacht.evals.record import CaseResult, MetricSummary, RunRecord, write_atomic
 from ragwacht.reports import svg
+from ragwacht.reports.conversations import conversation_view
 from ragwacht.reports.i18n import Translator
 from ragwacht.reports.safety import safety_view
 
@@ -1290,6 +1291,7 @@ def render_run_report(
         "judges": _judges(record, t),
         "manifest": _manifest(record, t),
         "safety": safety_view(record, lang, {c.case_id: c.anchor for c in cases}),
+        "conversations": conversation_view(record, lang, {c.case_id: c.anchor for c in cases}),
     }
     return _env().get_template("run.html.j2").render(ctx)
 

@@ -17,6 +17,7 @@ from typing import Any
 from ragwacht.ci.cases import format_value, worst_cases
 from ragwacht.ci.gate import GateResult, RuleResult, as_gate_result, output_metrics
 from ragwacht.evals.record import RunRecord
+from ragwacht.reports.conversations import conversation_markdown
 
 DEFAULT_LINKS = {
     "HTML report": "report.html",
@@ -154,6 +155,8 @@ def render_markdown(
             facts.append("no baseline (thresholds only)")
     out.append(" · ".join(facts))
     out.append("")
+    if conv_line := conversation_markdown(record):
+        out.extend([conv_line, ""])
     if result is not None:
         out.append(f"**{md_escape(result.headline, 400)}**")
         out.append("")
