@@ -139,3 +139,17 @@ def test_a_failed_turn_stops_the_conversation_without_inventing_answers() -> Non
     assert rs[3].ok  # other cases are not held up
     asked = [q for q, _ in recording_bot.PY_CALLS]
     assert "Wat kost mijn huis?" not in asked
+
+
+def test_response_cache_answers_every_turn_of_a_replayed_conversation(tmp_path: Path) -> None:
+    from ragwacht.runners import ResponseCache
+
+    conv = GoldenCase.model_validate(CONV)
+    cache = ResponseCache(tmp_path / "cache")
+    first = run_cases_sync(_profile(), [conv], cache=cache, progress=False)
+    assert len(recording_bot.PY_CALLS) == 3 and len(cache) == 3
+    recording_bot.PY_CALLS.clear()
+    again = run_cases_sync(_profile(), [conv], cache=cache, progress=False)
+    assert recording_bot.PY_CALLS == []  # each turn's key, history included, was cached
+    assert all(r.cached for r in again)
+    assert [r.answer for r in again] == [r.answer for r in first]
