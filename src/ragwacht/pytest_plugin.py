@@ -360,12 +360,14 @@ def _status(outcomes: list[Any]) -> tuple[CaseStatus, str]:
 
 async def _score_repeats(spec: Any, record: Any) -> dict[tuple[str, int], dict[str, Any]]:
     """Score every repeated answer (beyond the first) with the suite's metrics."""
+    from ragwacht.datasets.conversations import expand_conversations
     from ragwacht.datasets.io import load_golden_set
     from ragwacht.evals.run import all_verifiers, build_metrics, build_verifiers, score_cases
     from ragwacht.metrics.base import ScoreInput
 
     gs = load_golden_set(spec.resolve(spec.dataset))
-    by_id = gs.by_id()
+    # Record cases are per turn for conversations (<id>#t<N>).
+    by_id = {c.id: c for c in expand_conversations(gs.cases)}
     default_lang = gs.manifest.language or spec.lang
     items: list[ScoreInput] = []
     keys: list[tuple[str, int]] = []
@@ -550,6 +552,7 @@ def collect_only_state(settings: Settings, reserved: set[str] | None = None) -> 
         ConfigError: a bad suite or dataset.
 
     """
+    from ragwacht.datasets.conversations import expand_conversations
     from ragwacht.datasets.io import load_golden_set
     from ragwacht.evals.spec import load_suite
 
@@ -563,7 +566,7 @@ def collect_only_state(settings: Settings, reserved: set[str] | None = None) -> 
             message="not run (--collect-only)",
             markers=sorted({marker_name(t, taken) for t in c.tags}),
         )
-        for c in gs.cases
+        for c in expand_conversations(gs.cases)  # one item per conversation turn, as run
     ]
     return SessionState(
         suite=spec.name,

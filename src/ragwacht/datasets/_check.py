@@ -23,6 +23,7 @@ from ragwacht.datasets._read import (
 from ragwacht.datasets.digest import canonical_case
 from ragwacht.datasets.models import (
     SCHEMA_VERSION,
+    ConversationTurn,
     DatasetManifest,
     ExpectedBehavior,
     GoldContext,
@@ -47,6 +48,7 @@ _FIELD_HINTS: dict[str, str] = {
     "tags": 'write tags as a list of text, e.g. ["topic:woz", "lang:nl"]',
     "gold_contexts": 'write a list of passages, e.g. [{"doc_id": "woz-02", "relevance": 2}]',
     "history": 'write a list of turns, e.g. [{"role": "user", "content": "..."}]',
+    "turns": 'write a list of user turns, e.g. [{"question": "...", "reference_answer": "..."}]',
     "reference_answer": "write the answer as text, or leave the field out",
     "text": "write the passage as text, or leave the field out",
 }
@@ -73,6 +75,8 @@ def _model_at(root: type[BaseModel], loc: Path_) -> type[BaseModel]:
             return GoldContext
         if loc[0] == "history":
             return Turn
+        if loc[0] == "turns":
+            return ConversationTurn
     return root
 
 
@@ -124,7 +128,7 @@ def _translate(
         expected = ctx.get("expected", "")
         msg = f"{inp!r} is not a valid value for '{fld}'"
         hint = f"use one of: {expected}" if expected else hint
-    elif typ == "string_too_short" or (typ == "value_error" and "empty" in str(err["msg"])):
+    elif typ == "string_too_short" or (typ == "value_error" and loc and "empty" in str(err["msg"])):
         msg = f"'{fld}' is empty"
     elif typ == "string_too_long":
         msg = f"'{fld}' is longer than {ctx.get('max_length')} characters"
@@ -142,6 +146,11 @@ def _translate(
         # JSON and YAML can spell a lone surrogate ("\\ud800"), which is no character.
         msg = f"'{fld}' holds an unpaired surrogate escape (like \\ud800), which is not text"
         hint = "remove the escape, or write the whole character"
+    elif typ == "value_error" and not loc:
+        # A rule across fields (a conversation's turns): the message names the fields.
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        fld = prefix + "turns" if "turns" in msg or "conversation" in msg else prefix.rstrip(".")
+        hint = hint or "see 'Conversations' in datasets/README.md"
     elif typ == "value_error":
         msg = f"'{fld}': {str(err['msg']).removeprefix('Value error, ')}"
     else:

@@ -115,6 +115,16 @@ def write_cases(
 
     """
     path = Path(path)
+    conversation = next((c for c in cases if c.turns is not None), None)
+    if conversation is not None and path.suffix.lower() in (".csv", ".xlsx"):
+        # A spreadsheet row has no place for turns: writing one would drop the conversation.
+        raise ConfigError(
+            f"case '{conversation.id}' is a conversation (it has turns), which a "
+            f"{path.suffix.lower()[1:].upper()} file cannot hold",
+            file=path,
+            field="turns",
+            hint="write the set as .jsonl or .yaml",
+        )
     writer = writer_for(path)
     data = xlsx_bytes(cases, manifest) if writer is xlsx_bytes else writer(cases)
     atomic_write(path, data)

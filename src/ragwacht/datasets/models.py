@@ -9,14 +9,21 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     SerializerFunctionWrapHandler,
     field_validator,
     model_serializer,
+    model_validator,
 )
 
 SCHEMA_VERSION = 1
 #: Case fields that exist only for curation and are left out of dumps while unset.
 CURATION_FIELDS = ("status", "provenance")
+#: Optional case fields added after digest canonical form 1, left out of dumps while unset so
+#: that sets written before them keep their digest.
+OPTIONAL_FIELDS = (*CURATION_FIELDS, "turns")
+#: What joins a conversation's id and a turn number into the turn's case id (``gesprek-1#t2``).
+TURN_SEPARATOR = "#t"
 
 
 class _Strict(BaseModel):
@@ -50,6 +57,45 @@ class Turn(_Strict):
 
     role: Literal["user", "assistant", "system"]
     content: str
+
+
+class ConversationTurn(_Strict):
+    """One scripted user message of a conversation, with what a good answer to it looks like.
+
+    The chatbot's own earlier answers, not scripted ones, are fed back as the history of the
+    next turn, so a turn is judged as the conversation really went.
+    """
+
+    question: str = Field(min_length=1, description="the user's message in this turn")
+    reference_answer: str | None = None
+    gold_contexts: list[GoldContext] = Field(default_factory=list)
+    expected_behavior: ExpectedBehavior = ExpectedBehavior.ANSWER
+    tags: list[str] = Field(default_factory=list, description="added to the conversation's")
+
+    @field_validator("question")
+    @classmethod
+    def _question_not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("question is empty")
+        return v
+
+    @field_validator("reference_answer")
+    @classmethod
+    def _blank_reference_is_none(cls, v: str | None) -> str | None:
+        return None if v is not None and not v.strip() else v
+
+
+class ConversationRef(BaseModel):
+    """Where a turn case sits in its conversation (kept on the case, never in its dump)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    conversation_id: str
+    turn: int = Field(ge=1, description="1-based")
+    of: int = Field(ge=1, description="number of turns in the conversation")
+    opening: list[Turn] = Field(
+        default_factory=list, description="the conversation's fixed history before turn 1"
+    )
 
 
 class Provenance(_Strict):
@@ -90,14 +136,60 @@ class GoldenCase(_Strict):
     # unset, so sets written before them keep their digest (see _drop_unset_curation).
     status: CaseStatus | None = None
     provenance: Provenance | None = None
+    # A scripted conversation: each turn is asked and scored like a case of its own (see
+    # ragwacht.datasets.conversations). Left out of dumps while unset, like the curation fields.
+    turns: list[ConversationTurn] | None = None
+    # Set on the per-turn cases a conversation is expanded into; never dumped or digested.
+    _conversation: ConversationRef | None = PrivateAttr(default=None)
 
     @model_serializer(mode="wrap")
     def _drop_unset_curation(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         data: dict[str, Any] = handler(self)
-        for key in CURATION_FIELDS:
+        for key in OPTIONAL_FIELDS:
             if key in data and data[key] is None:
                 del data[key]
         return data
+
+    @model_validator(mode="before")
+    @classmethod
+    def _conversation_question(cls, data: Any) -> Any:
+        # A conversation's question is its opening message unless the set says otherwise: it
+        # is what lists and reports show for the conversation as a whole.
+        if isinstance(data, dict) and data.get("turns") == []:
+            raise ValueError("turns is empty: give at least one turn, or leave turns out")
+        if isinstance(data, dict) and not data.get("question") and data.get("turns"):
+            first = data["turns"][0]
+            opening = first.get("question") if isinstance(first, dict) else None
+            if isinstance(opening, str) and opening.strip():
+                data = {**data, "question": opening}
+        return data
+
+    @model_validator(mode="after")
+    def _conversation_consistent(self) -> GoldenCase:
+        if self.turns is None:
+            return self
+        if not self.turns:
+            raise ValueError("turns is empty: give at least one turn, or leave turns out")
+        if self.reference_answer is not None or self.gold_contexts:
+            raise ValueError(
+                "a conversation keeps its reference_answer and gold_contexts per turn: move them "
+                "into the turns"
+            )
+        if self.expected_behavior is not ExpectedBehavior.ANSWER:
+            raise ValueError("a conversation sets expected_behavior per turn, not on the case")
+        if TURN_SEPARATOR in self.id:
+            raise ValueError(f"a conversation's id must not contain {TURN_SEPARATOR!r}")
+        return self
+
+    @property
+    def conversation(self) -> ConversationRef | None:
+        """For a turn case: its conversation and turn number; None for any other case."""
+        return self._conversation
+
+    @property
+    def is_conversation(self) -> bool:
+        """Whether this case is a scripted conversation (it has ``turns``)."""
+        return self.turns is not None
 
     @field_validator("id")
     @classmethod

@@ -76,6 +76,39 @@ class CaseResult(_Model):
     response: Response
     repeats: list[Response] = Field(default_factory=list)
     metrics: dict[str, MetricResult] = Field(default_factory=dict)
+    # For a turn of a scripted conversation: the conversation's case id and the turn (1-based).
+    conversation_id: str | None = None
+    turn: int | None = None
+
+
+class ConversationResult(_Model):
+    """A scripted conversation in one run, judged from its turns' case results.
+
+    Attributes:
+        conversation_id: the conversation's case id (its turns are ``<id>#t<N>``).
+        turns: how many turns it has; ``turn_ids`` their case ids in order.
+        passed_turns: turns that got an answer and passed every score metric's per-case mark.
+        turn_passed: for each turn in order, whether it passed.
+        all_passed: every turn passed.
+        first_failing_turn: the first turn (1-based) that did not pass; None when all did.
+        retention_checked: follow-up turns (after the first) that name gold contexts.
+        retention_kept: those of them whose gold context the chatbot retrieved.
+        context_retention: ``retention_kept / retention_checked``; None when nothing to check.
+        lost_context_turns: follow-up turns whose gold context was not retrieved.
+
+    """
+
+    conversation_id: str
+    turns: int
+    turn_ids: list[str] = Field(default_factory=list)
+    passed_turns: int = 0
+    turn_passed: list[bool] = Field(default_factory=list, description="per turn, in order")
+    all_passed: bool = False
+    first_failing_turn: int | None = None
+    retention_checked: int = 0
+    retention_kept: int = 0
+    context_retention: float | None = None
+    lost_context_turns: list[int] = Field(default_factory=list)
 
 
 class TagSummary(_Model):
@@ -122,6 +155,7 @@ class RunRecord(_Model):
     gate: dict[str, Any] | None = None
     mlflow_run_id: str | None = None
     warnings: list[str] = Field(default_factory=list)
+    conversations: list[ConversationResult] = Field(default_factory=list)
 
     def save(self, path: str | Path) -> Path:
         """Write the record atomically (temp file + rename) and return its path."""

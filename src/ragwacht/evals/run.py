@@ -20,8 +20,10 @@ from rich.console import Console
 
 from ragwacht import __version__
 from ragwacht._env import redact_public
+from ragwacht.datasets.conversations import expand_conversations
 from ragwacht.datasets.models import GoldenCase, GoldenSet
 from ragwacht.errors import ConfigError, ExitCode, Interrupted, Location, Problem
+from ragwacht.evals.conversations import conversation_results
 from ragwacht.evals.record import CaseResult, JudgeInfo, Manifest, RunRecord, write_atomic
 from ragwacht.evals.scoring import (
     CHECKPOINT_NAME,
@@ -420,6 +422,18 @@ def write_case_table(record: RunRecord, path: Path) -> Path:
     return path
 
 
+def _case_marks(policy: Any) -> dict[str, float]:
+    """The gate policy's per-case pass marks by metric (none without a policy)."""
+    rules = getattr(policy, "rules", None) or []
+    return {r.metric: r.case_pass for r in rules if r.case_pass is not None}
+
+
+def _gated(policy: Any) -> set[str] | None:
+    """The metrics the gate policy names (a turn passes on those); None: every metric."""
+    rules = getattr(policy, "rules", None) or []
+    return {r.metric for r in rules} or None
+
+
 def _select_cases(gs: GoldenSet, limit: int | None) -> list[GoldenCase]:
     return gs.cases[:limit] if limit else list(gs.cases)
 
@@ -444,7 +458,7 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
         )
     variant = variant_from_spec(variant_name, spec.variants.get(variant_name, {}), file=spec.path)
     gs = load_golden_set(spec.resolve(spec.dataset))
-    cases = _select_cases(gs, opts.limit)
+    cases = expand_conversations(_select_cases(gs, opts.limit))  # one case per turn
     profile = load_profile(spec.resolve(spec.endpoint))
     cache_identity = profile.public_dict() if opts.stable_cache else None
     if opts.base_url:
@@ -624,6 +638,8 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
             response=by_case[c.id][0],
             repeats=by_case[c.id][1:] if ex.repeats > 1 else [],
             metrics=res,
+            conversation_id=c.conversation.conversation_id if c.conversation else None,
+            turn=c.conversation.turn if c.conversation else None,
         )
         for c, it, res in zip(cases, items, scored, strict=True)
     ]
@@ -647,6 +663,9 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
         endpoint_errors=sum(1 for c in case_results if c.response.error is not None),
         warnings=notes + [n for n in (cache_note, cut_note) if n],
         judge_errors=sum(1 for c in case_results if any(m.error for m in c.metrics.values())),
+        conversations=conversation_results(
+            case_results, summary, _case_marks(gate_policy), _gated(gate_policy)
+        ),
     )
     files: dict[str, Path] = {}
     # The record goes to disk before anything else can fail.

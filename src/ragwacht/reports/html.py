@@ -34,6 +34,7 @@ from ragwacht._env import redact_mapping
 from ragwacht.evals.record import CaseResult, MetricSummary, RunRecord, write_atomic
 from ragwacht.reports import svg
 from ragwacht.reports._bidi import strip_bidi
+from ragwacht.reports.conversations import conversation_view
 from ragwacht.reports.i18n import Translator
 from ragwacht.reports.judges import calibration_sets, missing_languages, run_languages
 from ragwacht.reports.safety import safety_view
@@ -1492,6 +1493,7 @@ def render_run_report(
         "baseline_line": _baseline_line(gate, baseline, record, t),
         "p_header": t("p_holm") if gate.family_wise == "holm" else t("p_value"),
         "allowed": lambda r: _allowed(r, t),
+        "conversations": conversation_view(record, lang, {c.case_id: c.anchor for c in cases}),
     }
     return _env().get_template("run.html.j2").render(ctx)
 

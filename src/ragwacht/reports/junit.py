@@ -28,6 +28,7 @@ from ragwacht.ci.cases import case_outcome
 from ragwacht.ci.gate import GateResult, as_gate_result, output_metrics
 from ragwacht.evals.record import RunRecord, write_atomic
 from ragwacht.reports._bidi import strip_bidi
+from ragwacht.reports.conversations import add_junit_conversations
 
 # XML 1.0 allows tab, newline, carriage return and most of Unicode; a chatbot answer may hold
 # anything, so everything else is replaced before it reaches the document.
@@ -194,6 +195,7 @@ def build_junit(
                 ET.SubElement(tc, "skipped", {"message": xml_text(o.message, 1000)})
             else:
                 ET.SubElement(tc, "system-out").text = xml_text(_case_detail(case, gm.metric))
+    add_junit_conversations(root, record, timestamp=stamp, hostname=host)
     totals = {"tests": 0.0, "failures": 0.0, "errors": 0.0, "skipped": 0.0, "time": 0.0}
     for suite in root.findall("testsuite"):
         for k, v in _finish_suite(suite).items():

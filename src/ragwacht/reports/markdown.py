@@ -18,6 +18,7 @@ from ragwacht.ci.cases import format_value, worst_cases
 from ragwacht.ci.gate import GateResult, RuleResult, as_gate_result, output_metrics
 from ragwacht.evals.record import RunRecord
 from ragwacht.reports._bidi import strip_bidi
+from ragwacht.reports.conversations import conversation_markdown
 from ragwacht.reports.judges import calibration_sets, missing_languages, run_languages
 
 DEFAULT_LINKS = {
@@ -169,6 +170,8 @@ def render_markdown(
             )
     out.append(" · ".join(facts))
     out.append("")
+    if conv_line := conversation_markdown(record):
+        out.extend([conv_line, ""])
     if result is not None:
         out.append(f"**{md_escape(result.headline, 400)}**")
         out.append("")

@@ -30,6 +30,7 @@ ERROR_KINDS = (
     "template",  # the request template failed for this case
     "tool_error",  # an MCP tool reported an error
     "callable",  # a python endpoint raised
+    "skipped",  # a conversation turn not asked because an earlier turn got no answer
     "internal",  # anything else (a bug: reported, never hidden)
 )
 

@@ -39,6 +39,7 @@ from rich.progress import (
 from rich.text import Text
 
 from ragwacht._env import scrub
+from ragwacht.datasets.conversations import expand_conversations, with_played_history
 from ragwacht.datasets.models import GoldenCase
 from ragwacht.errors import ConfigError
 from ragwacht.runners.base import (
@@ -421,6 +422,15 @@ class _Run:
             None if cited is None else [scrub(i, secrets) for i in cited],
         )
 
+    def skipped(self, case: GoldenCase, repeat: int) -> Response:
+        """The response of a turn not asked because an earlier turn got no answer."""
+        err = AttemptError(
+            "skipped", "not asked: an earlier turn of this conversation got no answer"
+        )
+        response = self._error(case, repeat, err, 0, None)
+        self._keep(response, None)
+        return response
+
     def _error(
         self,
         case: GoldenCase,
@@ -440,6 +450,16 @@ class _Run:
             status_code=err.status_code,
             started_at=started,
         )
+
+
+def _next_turn(prev: GoldenCase, case: GoldenCase) -> bool:
+    """Whether ``case`` is the turn right after ``prev`` in the same conversation."""
+    a, b = prev.conversation, case.conversation
+    return (
+        a is not None
+        and b is not None
+        and (a.conversation_id == b.conversation_id and b.turn == a.turn + 1)
+    )
 
 
 async def run_cases(
@@ -490,6 +510,8 @@ async def run_cases(
     """
     variant = variant or Variant()
     options = options or ExecOptions()
+    # A conversation is asked turn by turn; expanding twice is harmless.
+    cases = expand_conversations(cases)
     if repeats < 1:
         raise ConfigError("repeats must be at least 1", field="repeats")
     if resume and store is None:
@@ -512,9 +534,17 @@ async def run_cases(
     state = _Run(profile, variant, options, runner, store, cache, refresh, done, cache_identity)
 
     def items() -> Any:
-        for i, case in enumerate(cases):
+        # A unit is what one worker asks in order: a case, or every turn of one conversation
+        # (each turn needs the answer to the one before it).
+        i = 0
+        while i < len(cases):
+            j = i + 1
+            while j < len(cases) and _next_turn(cases[j - 1], cases[j]):
+                j += 1
+            group = list(enumerate(cases[i:j], i))
             for rep in range(repeats):
-                yield i * repeats + rep, case, rep
+                yield [(k * repeats + rep, case) for k, case in group], rep
+            i = j
 
     source = items()
     # Workers only call the endpoint; one finisher decodes, keeps and reports what arrived. A
@@ -529,9 +559,27 @@ async def run_cases(
     async def worker() -> None:
         nonlocal active
         try:
-            for idx, case, rep in source:
-                arrived.append((idx, await state.one(case, rep)))
-                wake.set()
+            for unit, rep in source:
+                if len(unit) == 1 and unit[0][1].conversation is None:
+                    idx, case = unit[0]
+                    arrived.append((idx, await state.one(case, rep)))
+                    wake.set()
+                    continue
+                played: list[tuple[str, str]] = []
+                for idx, case in unit:
+                    if len(played) < (case.conversation.turn - 1 if case.conversation else 0):
+                        # An earlier turn got no answer: this turn cannot be asked as the
+                        # conversation would have gone, so it is reported, never invented.
+                        arrived.append((idx, state.skipped(case, rep)))
+                        wake.set()
+                        continue
+                    turn_case = with_played_history(case, played)
+                    # Settled here, not by the finisher: the next turn needs this answer.
+                    response = state.settle(await state.one(turn_case, rep))
+                    if response.ok and response.answer is not None:
+                        played.append((case.question, response.answer))
+                    arrived.append((idx, response))
+                    wake.set()
         finally:
             active -= 1
             wake.set()
