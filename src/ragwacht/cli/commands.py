@@ -19,6 +19,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("ragwacht.cli.demo_bot", "demo-bot", "group"),
     ("ragwacht.cli.judges", "judges", "group"),
     ("ragwacht.cli.safety", "safety", "group"),
+    ("ragwacht.cli.monitor", "monitor", "command"),
 ]
 
 
