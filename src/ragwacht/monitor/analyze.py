@@ -59,7 +59,7 @@ class MonitorConfig(BaseModel):
             "no_context_rate": 0.10,
             "weak_answer_rate": 0.40,
             "negative_feedback_rate": 0.40,
-            "off_golden_rate": 0.20,
+            "off_golden_rate": 0.10,
         }
     )
     weak_faithfulness: float = Field(default=0.5, description="below this an answer is weak")
