@@ -20,6 +20,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("ragwacht.cli.judges", "judges", "group"),
     ("ragwacht.cli.safety", "safety", "group"),
     ("ragwacht.cli.review", "review", "group"),
+    ("ragwacht.cli.monitor", "monitor", "command"),
 ]
 
 

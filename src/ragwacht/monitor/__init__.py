@@ -1,0 +1,1 @@
+"""Monitoring of live traffic without gold answers: ingest, scrub, sample, score, alert."""
