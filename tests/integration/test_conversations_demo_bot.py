@@ -111,6 +111,14 @@ def test_three_turn_conversation_feeds_the_bots_own_answers(
     passed = sum(1 for r in results.values() if r.all_passed)
     assert f"Conversations: {passed}/4 passed every turn" in summary
     assert "`gesprek-bgt-01` (turn 2)" in summary
+    gate = record.gate
+    assert gate is not None
+    counts = gate if isinstance(gate, dict) else gate.model_dump()
+    assert (counts["conversations"], counts["turns"]) == (4, 12)
+    assert counts["conversations_passed"] == passed
+    note = f"12 of {len(by_id)} cases are turns of 4 conversations; {passed} passed every turn"
+    assert note in counts["notes"]
+    assert note in (outcome.out_dir / "junit.xml").read_text(encoding="utf-8")
     junit = ET.parse(outcome.out_dir / "junit.xml").getroot()
     suite = next(s for s in junit.iter("testsuite") if s.get("name", "").endswith(".conversations"))
     props = {p.get("name"): p.get("value") for p in suite.iter("property")}

@@ -161,6 +161,9 @@ class GateResult(_Model):
     cached_responses: int = Field(
         default=0, description="responses served from the response cache, not the endpoint"
     )
+    conversations: int = Field(default=0, description="scripted conversations in the run")
+    conversations_passed: int = Field(default=0, description="conversations whose turns all passed")
+    turns: int = Field(default=0, description="cases that are turns of those conversations")
     notes: list[str] = Field(
         default_factory=list,
         description="facts every output states next to the verdict (baseline, cache use)",
@@ -718,6 +721,16 @@ def gate(
         notes.append(note)
         warnings.append(note)
 
+    convs = record.conversations
+    turns = sum(c.turns for c in convs)
+    convs_passed = sum(1 for c in convs if c.all_passed)
+    if convs:
+        # Turns are gated as cases; this says how many cases are turns of how many talks.
+        notes.append(
+            f"{turns} of {n_cases} cases are turns of {len(convs)} conversation"
+            f"{'s' if len(convs) != 1 else ''}; {convs_passed} passed every turn"
+        )
+
     quality_failed = [r for r in rows if r.passed is False and r.kind != "baseline"]
     if not budget_ok:
         exit_code, verdict = ExitCode.ERROR_BUDGET, "fail"
@@ -738,6 +751,9 @@ def gate(
         baseline_source=baseline_source,
         baseline_error=baseline_error,
         cached_responses=cached,
+        conversations=len(convs),
+        conversations_passed=convs_passed,
+        turns=turns,
         notes=notes,
         rules=rows,
         metrics=list(gms.values()),
