@@ -69,7 +69,7 @@ async def run_backend(
 ) -> list[ItemOutcome]:
     from ragwacht.datasets.models import GoldenCase
     from ragwacht.metrics.base import ScoreInput, create_metric
-    from ragwacht.runners.models import Response, RetrievedContext
+    from ragwacht.records import Response, RetrievedContext
 
     metric = create_metric(f"{name}:faithfulness", verifier=verifier, max_tokens=1024)
     sem = asyncio.Semaphore(concurrency)

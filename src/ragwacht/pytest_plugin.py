@@ -614,8 +614,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         path = Path(workerinput[_WORKER_KEY])
         config.stash[_STATE] = SessionState.model_validate_json(path.read_text(encoding="utf-8"))
         return
+    from ragwacht._io import write_atomic
     from ragwacht.errors import ConfigError
-    from ragwacht.evals.record import write_atomic
 
     reserved = _registered_markers(config)
     if config.option.collectonly:

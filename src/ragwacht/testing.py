@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ragwacht.datasets.models import GoldenCase
-from ragwacht.metrics.base import Metric, MetricResult, ScoreInput, create_metric, metric_class
-from ragwacht.runners.models import Response, RetrievedContext
+from ragwacht.metrics.base import Metric, ScoreInput, create_metric, metric_class
+from ragwacht.records import MetricResult, Response, RetrievedContext
 
 DEFAULT_METRICS: tuple[str, ...] = ("faithfulness", "hallucination_rate")
 _CLAIM_LIMIT = 20  # claims shown per metric in a failure message

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ragwacht.ci import GatePolicy, GateResult, gate, parse_policy
-from ragwacht.evals.record import RunRecord
+from ragwacht.records import RunRecord
 from tests.helpers.records import make_record
 
 QUESTIONS = [

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from ragwacht.datasets.models import ExpectedBehavior, GoldContext, GoldenCase
-from ragwacht.metrics.base import Metric, MetricResult, ScoreInput
+from ragwacht.metrics.base import Metric, ScoreInput
 from ragwacht.metrics.judges.base import ClaimVerdict, Verdict, Verification
-from ragwacht.runners.models import Response, RetrievedContext
+from ragwacht.records import MetricResult, Response, RetrievedContext
 
 
 def case(

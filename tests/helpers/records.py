@@ -14,9 +14,15 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from ragwacht.evals.record import CaseResult, Manifest, MetricSummary, RunRecord
-from ragwacht.metrics.base import MetricResult
-from ragwacht.runners.models import Response
+from ragwacht.records import (
+    CaseResult,
+    Manifest,
+    MetricResult,
+    MetricStatus,
+    MetricSummary,
+    Response,
+    RunRecord,
+)
 
 LOWER_IS_BETTER = {"hallucination_rate", "latency_ms", "cost", "cost_eur"}
 MEASURES = {"latency_ms": "ms", "cost": "EUR", "cost_eur": "EUR"}
@@ -89,7 +95,13 @@ def make_record(
                 res = MetricResult(metric=m, value=None, reason="judge timed out", error=True)
             elif v is None:
                 why = reasons.get(m, {}).get(i, "case has no reference_answer")
-                res = MetricResult(metric=m, value=None, reason=why)
+                # What a metric reports for a case outside its scope (metrics/base.py).
+                status = (
+                    MetricStatus.NOT_APPLICABLE
+                    if why.startswith(("case has no", "not applicable"))
+                    else MetricStatus.NOT_SCORED
+                )
+                res = MetricResult(metric=m, value=None, reason=why, status=status)
             else:
                 res = MetricResult(metric=m, value=float(v))
             res.metric_version = (metric_versions or {}).get(m, "1")

@@ -17,16 +17,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ragwacht.evals.record import (
+from ragwacht.records import (
     CaseResult,
     JudgeInfo,
     Manifest,
+    MetricResult,
     MetricSummary,
+    Response,
+    RetrievedContext,
     RunRecord,
     TagSummary,
+    Usage,
 )
-from ragwacht.metrics.base import MetricResult
-from ragwacht.runners.models import Response, RetrievedContext, Usage
 
 MALICIOUS = (
     "<script>window.__pwned=1</script>"

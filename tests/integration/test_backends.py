@@ -17,10 +17,10 @@ import pytest
 
 from ragwacht.datasets.models import GoldenCase
 from ragwacht.errors import ConfigError
-from ragwacht.metrics.base import MetricResult, ScoreInput, create_metric, metric_class
+from ragwacht.metrics.base import ScoreInput, create_metric, metric_class
 from ragwacht.metrics.judges.config import LLMJudgeConfig
 from ragwacht.metrics.judges.llm import LLMVerifier
-from ragwacht.runners.models import Response, RetrievedContext
+from ragwacht.records import MetricResult, Response, RetrievedContext
 from tests.helpers.judge_server import FakeJudgeServer, Reply, ok
 
 pytestmark = pytest.mark.integration

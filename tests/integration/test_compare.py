@@ -12,9 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from ragwacht.cli import app
-from ragwacht.evals.compare import ComparisonRecord
-from ragwacht.evals.record import RunRecord
 from ragwacht.evals.run import RunOptions, run_suite
+from ragwacht.records import ComparisonRecord, RunRecord
 from tests.helpers.demo_bot import running_demo_bot
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -15,8 +15,8 @@ import yaml
 
 from ragwacht.datasets.io import load_golden_set
 from ragwacht.demo import BotServer
-from ragwacht.evals.record import RunRecord
 from ragwacht.evals.run import RunOptions, run_suite
+from ragwacht.records import RunRecord
 from ragwacht.runners import ResponseStore, load_profile, run_cases_sync
 from tests.helpers.browser import browser_available, chromium
 from tests.helpers.demo_bot import demo_bot

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ragwacht.evals.record import RunRecord
 from ragwacht.evals.run import RunOptions, run_suite
 from ragwacht.evals.spec import load_suite
+from ragwacht.records import RunRecord
 from tests.helpers.demo_bot import running_demo_bot
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

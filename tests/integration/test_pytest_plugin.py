@@ -29,7 +29,7 @@ import yaml
 
 from ragwacht import stats
 from ragwacht.demo import BotServer
-from ragwacht.evals.record import RunRecord
+from ragwacht.records import RunRecord
 from tests.helpers.demo_bot import demo_bot
 from tests.helpers.flaky_demo_bot import CountingBot
 

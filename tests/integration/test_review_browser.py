@@ -25,7 +25,7 @@ from ragwacht.cli import app
 from ragwacht.datasets.io import load_golden_set, save_golden_set
 from ragwacht.datasets.models import CaseStatus, GoldenCase, Provenance
 from ragwacht.demo.corpus import default_corpus_path
-from ragwacht.evals.record import RunRecord
+from ragwacht.records import RunRecord
 from tests.helpers.browser import browser_available, chromium, console_errors, requested_urls
 from tests.helpers.demo_bot import running_demo_bot
 from tests.helpers.writer_llm import WriterLLMServer

@@ -22,7 +22,7 @@ from ragwacht.cli import app
 from ragwacht.datasets.io import load_golden_set, save_golden_set
 from ragwacht.datasets.models import DatasetManifest, GoldenCase, GoldenSet
 from ragwacht.demo.corpus import load_corpus
-from ragwacht.evals.record import RunRecord
+from ragwacht.records import RunRecord
 from ragwacht.safety import synthetic
 from ragwacht.safety.probes import generate_probes, write_probe_set
 from tests.helpers.browser import browser_available, chromium

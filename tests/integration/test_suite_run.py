@@ -14,7 +14,7 @@ import yaml
 from typer.testing import CliRunner
 
 from ragwacht.cli import app
-from ragwacht.evals.record import RunRecord
+from ragwacht.records import RunRecord
 from tests.helpers.demo_bot import running_demo_bot
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -9,9 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ragwacht.evals.record import CaseResult, Manifest, MetricSummary, RunRecord
-from ragwacht.metrics.base import MetricResult
-from ragwacht.runners.models import Response
+from ragwacht.records import CaseResult, Manifest, MetricResult, MetricSummary, Response, RunRecord
 from ragwacht.tracking import find_baseline, list_runs, log_record_file, log_run
 
 pytestmark = pytest.mark.integration

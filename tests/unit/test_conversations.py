@@ -11,7 +11,7 @@ from ragwacht.datasets.conversations import expand_conversations, with_played_hi
 from ragwacht.datasets.io import load_cases, load_golden_set, write_cases
 from ragwacht.datasets.models import GoldenCase
 from ragwacht.errors import ConfigError
-from ragwacht.evals.record import RunRecord
+from ragwacht.records import RunRecord
 from ragwacht.runners import ResponseStore, profile_from_dict, run_cases_sync
 from ragwacht.runners.store import RequestKeys
 from tests.helpers import recording_bot

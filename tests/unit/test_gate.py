@@ -270,7 +270,7 @@ def test_result_round_trips_through_the_record() -> None:
     now = make_record({"faithfulness": [1.0] * 20})
     res = gate(now, base, GatePolicy())
     now.gate = res.model_dump(mode="json")
-    from ragwacht.ci.gate import GateResult
+    from ragwacht.records import GateResult
 
     assert GateResult.model_validate(now.gate) == res
     assert res.policy["max_drop"] == DEFAULT_MAX_DROP

@@ -9,7 +9,7 @@ import xmlschema
 from typer.testing import CliRunner
 
 from ragwacht.cli.app import app
-from ragwacht.evals.record import RunRecord
+from ragwacht.records import RunRecord
 from tests.helpers.records import make_record
 
 XSD = Path(__file__).resolve().parents[1] / "data" / "gate" / "junit.xsd"

@@ -11,7 +11,7 @@ from ragwacht.metrics.base import create_metric, registry
 from ragwacht.metrics.consistency import jaccard_similarity
 from ragwacht.metrics.judges.base import Verdict
 from ragwacht.metrics.refusal import detect_refusal, find_refusal_phrase
-from ragwacht.runners.models import Usage
+from ragwacht.records import Usage
 from tests.helpers.metrics import ScriptedVerifier, case, item, response, score
 
 # -- refusal ---------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import pytest
 from ragwacht.errors import ConfigError
 from ragwacht.metrics import retrieval as R
 from ragwacht.metrics.base import create_metric
-from ragwacht.runners.models import Response, RetrievedContext
+from ragwacht.records import Response, RetrievedContext
 from tests.helpers.metrics import case, item, response, score
 
 TOL = 1e-4

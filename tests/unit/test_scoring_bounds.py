@@ -14,7 +14,7 @@ from ragwacht.evals.scoring import (
     cut_for_scoring,
 )
 from ragwacht.metrics.base import ScoreInput, create_metric
-from ragwacht.runners.models import Response, RetrievedContext
+from ragwacht.records import Response, RetrievedContext
 
 
 def test_cut_for_scoring_bounds_answer_and_passages_and_keeps_the_original() -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from ragwacht.datasets.models import GoldenCase
 from ragwacht.errors import ConfigError
-from ragwacht.runners.models import Response, RetrievedContext
+from ragwacht.records import Response, RetrievedContext
 from ragwacht.testing import Scores, assert_scores, score
 
 PASSAGE = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from ragwacht.evals.record import Manifest, MetricSummary, RunRecord, TagSummary
+from ragwacht.records import Manifest, MetricSummary, RunRecord, TagSummary
 from ragwacht.tracking import sanitize_key
 from ragwacht.tracking.ci_env import ci_context
 from ragwacht.tracking.mlflow_store import run_metrics, run_params, run_tags

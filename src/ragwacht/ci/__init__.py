@@ -4,8 +4,9 @@
 (pass), 3 (a quality rule failed) or 4 (error budget exceeded).
 """
 
-from ragwacht.ci.gate import GatedMetric, GateResult, MetricFlips, RuleResult, gate
+from ragwacht.ci.gate import gate
 from ragwacht.ci.policy import DEFAULT_MAX_DROP, GatePolicy, GateRule, load_policy, parse_policy
+from ragwacht.records import GatedMetric, GateResult, MetricFlips, RuleResult
 
 __all__ = [
     "DEFAULT_MAX_DROP",

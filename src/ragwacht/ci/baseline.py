@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ragwacht.evals.record import RunRecord
+from ragwacht.records import RunRecord
 
 
 def slim_record(record: RunRecord) -> RunRecord:

@@ -4,12 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ragwacht.evals.record import CaseResult, RunRecord
-from ragwacht.metrics.base import MetricResult
-
-# A metric that cannot apply to a case by design (no reference answer, nothing to retrieve)
-# says so with a reason that starts like this; such cases are left out of the scored fraction.
-NOT_APPLICABLE_PREFIXES = ("case has no", "not applicable")
+from ragwacht.records import CaseResult, MetricResult, RunRecord
 
 
 def metric_result(case: CaseResult, metric: str) -> MetricResult | None:
@@ -26,10 +21,7 @@ def is_not_applicable(case: CaseResult, result: MetricResult | None) -> bool:
     """Whether the metric does not apply to the case by design (as opposed to failing)."""
     if result is None:
         return True
-    if result.value is not None or result.error or case.response.error is not None:
-        return False
-    reason = (result.reason or "").strip().lower()
-    return reason.startswith(NOT_APPLICABLE_PREFIXES)
+    return result.not_applicable and case.response.error is None
 
 
 def values_by_case(record: RunRecord, metric: str) -> dict[str, float | None]:

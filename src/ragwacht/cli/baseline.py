@@ -24,7 +24,7 @@ def save(
 ) -> None:
     """Save a run record as the baseline file the gate compares with."""
     from ragwacht.ci.baseline import save_baseline
-    from ragwacht.evals.record import RunRecord
+    from ragwacht.records import RunRecord
 
     record = RunRecord.load(run_record)
     path = save_baseline(record, to, slim=not full)
@@ -41,7 +41,7 @@ def show(
     from rich.table import Table
 
     from ragwacht.ci.cases import format_value
-    from ragwacht.evals.record import RunRecord
+    from ragwacht.records import RunRecord
 
     rec = RunRecord.load(baseline_file)
     m = rec.manifest

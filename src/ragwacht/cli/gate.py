@@ -37,8 +37,8 @@ def _load_baseline(
     A file of another suite or variant is refused (exit 2), as ``ragwacht run`` refuses it;
     an MLflow that cannot be asked is returned as an error so that the gate fails closed.
     """
-    from ragwacht.evals.record import RunRecord
     from ragwacht.evals.run import check_baseline_matches, scrub_uri
+    from ragwacht.records import RunRecord
 
     rec = record
     if choice in (None, "", "none"):
@@ -104,8 +104,9 @@ def command(
     from rich.console import Console
     from rich.markup import escape
 
+    from ragwacht._io import write_atomic
     from ragwacht.ci.gate import gate
-    from ragwacht.evals.record import RunRecord, write_atomic
+    from ragwacht.records import RunRecord
     from ragwacht.reports.annotations import emit_annotations
     from ragwacht.reports.junit import write_junit
     from ragwacht.reports.markdown import append_step_summary, render_markdown

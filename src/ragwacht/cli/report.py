@@ -18,7 +18,7 @@ def command(
     ),
 ) -> None:
     """Write the HTML report of a run record and print its path."""
-    from ragwacht.evals.record import RunRecord
+    from ragwacht.records import RunRecord
     from ragwacht.reports.html import write_run_report
     from ragwacht.reports.i18n import check_lang
 

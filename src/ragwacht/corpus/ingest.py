@@ -12,6 +12,7 @@ import json
 import re
 from pathlib import Path
 
+from ragwacht._io import write_atomic
 from ragwacht.corpus.models import ChunkOptions, CorpusPassage, FileNote, IngestResult
 from ragwacht.corpus.readers import (
     FILE_READERS,
@@ -20,7 +21,6 @@ from ragwacht.corpus.readers import (
     Unreadable,
     decode_text,
 )
-from ragwacht.datasets._write import atomic_write
 from ragwacht.errors import ConfigError
 
 SUPPORTED = (*TEXT_READERS, *FILE_READERS, ".jsonl")
@@ -307,4 +307,4 @@ def write_passages(result: IngestResult, to: Path) -> None:
     lines = [
         json.dumps(p.to_jsonl_dict(), ensure_ascii=False, sort_keys=False) for p in result.passages
     ]
-    atomic_write(to, ("\n".join(lines) + "\n").encode("utf-8"))
+    write_atomic(to, ("\n".join(lines) + "\n").encode("utf-8"))

@@ -10,9 +10,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from ragwacht._io import write_atomic
 from ragwacht.corpus import ingest
 from ragwacht.curation.generate import GenerationPlan, GenerationResult, Generator, JudgeChat
-from ragwacht.datasets._write import atomic_write
 from ragwacht.datasets.io import load_golden_set, save_golden_set
 from ragwacht.datasets.models import DatasetManifest, GoldenCase, GoldenSet
 from ragwacht.demo.corpus import Passage, corpus_digest
@@ -141,7 +141,7 @@ def generate_candidates(
     )
     save_golden_set(GoldenSet(manifest=manifest, cases=result.cases), out)
     rejected = "".join(json.dumps(asdict(r), ensure_ascii=False) + "\n" for r in result.rejected)
-    atomic_write(out / "rejected.jsonl", rejected.encode("utf-8"))
+    write_atomic(out / "rejected.jsonl", rejected.encode("utf-8"))
     summary = {
         "plan": plan.model_dump(mode="json"),
         "corpus": str(Path(corpus)),
@@ -150,5 +150,5 @@ def generate_candidates(
         "generator": cfg.model,
         **result.stats.as_dict(),
     }
-    atomic_write(out / "generation.json", json.dumps(summary, indent=2).encode("utf-8"))
+    write_atomic(out / "generation.json", json.dumps(summary, indent=2).encode("utf-8"))
     return result

@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ragwacht.datasets._write import atomic_write
+from ragwacht._io import write_atomic
 from ragwacht.datasets.compare import DatasetDiff, diff
 from ragwacht.datasets.io import load_golden_set, save_golden_set
 from ragwacht.datasets.models import (
@@ -250,7 +250,7 @@ def label_data(run_dir: str | Path, *, lang: str = "nl") -> dict[str, Any]:
         A JSON-ready dict (``mode: label``).
 
     """
-    from ragwacht.evals.record import RunRecord
+    from ragwacht.records import RunRecord
 
     path = _run_json(run_dir)
     record = RunRecord.load(path)
@@ -423,7 +423,7 @@ def export_review(
     else:
         data = review_data(source, corpus=corpus, lang=lang)
     out = review_xlsx(data) if suffix == ".xlsx" else render_page(data).encode("utf-8")
-    atomic_write(to, out)
+    write_atomic(to, out)
     return data
 
 
@@ -663,7 +663,7 @@ def _jsonl_append(path: Path, rows: Sequence[dict[str, Any]]) -> None:
     if old and not old.endswith(b"\n"):
         old += b"\n"
     new = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")
-    atomic_write(path, old + new)
+    write_atomic(path, old + new)
 
 
 def reviewer_rejections(candidate_dir: str | Path) -> list[dict[str, Any]]:
@@ -884,7 +884,7 @@ def import_labels(
         ConfigError: A bad labels file, or a run that is not the one labelled.
 
     """
-    from ragwacht.evals.record import RunRecord
+    from ragwacht.records import RunRecord
 
     labels_path = Path(labels_path)
     labels = read_labels(labels_path)
@@ -924,7 +924,7 @@ def import_labels(
             }
         )
     out = Path(out)
-    atomic_write(out, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode())
+    write_atomic(out, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode())
     n_sup = sum(1 for r in rows if not r["hallucinated"])
     return LabelImport(
         out=str(out),
@@ -950,7 +950,7 @@ class Agreement(_Model):
 def _judge_hallucinated(run_path: str | None) -> tuple[str | None, dict[str, bool]]:
     if not run_path:
         return None, {}
-    from ragwacht.evals.record import RunRecord
+    from ragwacht.records import RunRecord
 
     path = _run_json(run_path)
     if not path.is_file():

@@ -13,10 +13,11 @@ import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from ragwacht._io import write_atomic
 from ragwacht.datasets._cells import COLUMNS
 from ragwacht.datasets._check import MANIFEST_NAMES, Loaded, check_records, read_golden_set
 from ragwacht.datasets._read import CASE_SUFFIXES, auto_mapping, read_cases_file, source_fields
-from ragwacht.datasets._write import atomic_write, manifest_bytes, writer_for, xlsx_bytes
+from ragwacht.datasets._write import manifest_bytes, writer_for, xlsx_bytes
 from ragwacht.datasets.digest import digest_cases
 from ragwacht.datasets.models import DatasetManifest, GoldenCase, GoldenSet
 from ragwacht.errors import ConfigError, Problem, RagwachtError
@@ -127,7 +128,7 @@ def write_cases(
         )
     writer = writer_for(path)
     data = xlsx_bytes(cases, manifest) if writer is xlsx_bytes else writer(cases)
-    atomic_write(path, data)
+    write_atomic(path, data)
     return path
 
 
@@ -152,7 +153,7 @@ def save_golden_set(golden_set: GoldenSet, directory: str | Path) -> Path:
             hint="use cases.jsonl",
         )
     write_cases(golden_set.cases, cases_path)
-    atomic_write(directory / "dataset.yaml", manifest_bytes(manifest))
+    write_atomic(directory / "dataset.yaml", manifest_bytes(manifest))
     return directory
 
 

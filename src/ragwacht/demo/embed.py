@@ -19,7 +19,6 @@ import hashlib
 import logging
 import os
 import re
-import tempfile
 import threading
 from collections.abc import Sequence
 from importlib import resources
@@ -29,6 +28,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from ragwacht._env import offline_model_env
+from ragwacht._io import write_atomic
 from ragwacht.errors import ConfigError, MissingDependencyError
 
 log = logging.getLogger(__name__)
@@ -309,13 +309,11 @@ class EmbeddingCache:
             if only is None:
                 self._dirty = False
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp.npz")
-            with os.fdopen(fd, "wb") as fh:
-                np.savez_compressed(fh, keys=keys, vectors=vectors)
-            # mkstemp makes the file private; a cache holds nothing secret.
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, target)
+            write_atomic(
+                target,
+                lambda fh: np.savez_compressed(fh, keys=keys, vectors=vectors),
+                fsync=False,
+            )
         except OSError as exc:
             # A read-only home is no reason to fail: the cache only saves start-up time.
             log.warning("could not write embedding cache %s: %s", target, exc)

@@ -13,7 +13,7 @@ from collections.abc import Collection, Mapping
 
 from ragwacht.ci.cases import case_passes
 from ragwacht.ci.policy import DEFAULT_CASE_PASS
-from ragwacht.evals.record import CaseResult, ConversationResult, MetricSummary
+from ragwacht.records import CaseResult, ConversationResult, MetricSummary
 
 __all__ = ["conversation_results", "turn_passed"]
 

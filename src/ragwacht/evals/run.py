@@ -20,11 +20,11 @@ from rich.console import Console
 
 from ragwacht import __version__
 from ragwacht._env import redact_public
+from ragwacht._io import write_atomic
 from ragwacht.datasets.conversations import expand_conversations
 from ragwacht.datasets.models import GoldenCase, GoldenSet
 from ragwacht.errors import ConfigError, ExitCode, Interrupted, Location, Problem
 from ragwacht.evals.conversations import conversation_results
-from ragwacht.evals.record import CaseResult, JudgeInfo, Manifest, RunRecord, write_atomic
 from ragwacht.evals.scoring import (
     CHECKPOINT_NAME,
     SCORING_MAX_CHARS,
@@ -35,8 +35,8 @@ from ragwacht.evals.scoring import (
 )
 from ragwacht.evals.spec import DEFAULT_VARIANT, SuiteSpec, load_suite
 from ragwacht.evals.summary import summarize_metric
-from ragwacht.metrics.base import Metric, MetricResult, ScoreInput, create_metric
-from ragwacht.runners.models import Response
+from ragwacht.metrics.base import Metric, ScoreInput, create_metric
+from ragwacht.records import CaseResult, JudgeInfo, Manifest, MetricResult, Response, RunRecord
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ragwacht.metrics.base import Metric, MetricResult, ScoreInput
-from ragwacht.runners.models import Response
+from ragwacht.metrics.base import Metric, ScoreInput
+from ragwacht.records import MetricResult, Response
+from ragwacht.records.metric import upgrade_v1_metric
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +153,7 @@ class ScoreCheckpoint:
             raw = self._done.get(self.key(metric, it))
             if raw is None:
                 return None
-            out.append(MetricResult.model_validate(raw))
+            out.append(MetricResult.model_validate(upgrade_v1_metric(raw)))
         return out
 
     def save(

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 
-from ragwacht.evals.record import CaseResult, MetricSummary, TagSummary
 from ragwacht.metrics.base import Metric
+from ragwacht.records import CaseResult, MetricSummary, TagSummary
 
 
 def _verifier(metric: Metric) -> object | None:

@@ -14,42 +14,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from ragwacht.datasets.models import GoldenCase
 from ragwacht.errors import ConfigError
-from ragwacht.runners.models import Response
+from ragwacht.records import MetricResult, MetricStatus, Response
 
 Requirement = Literal[
     "answer", "contexts", "context_ids", "reference_answer", "gold_contexts", "judge", "repeats"
 ]
 
 
-class MetricResult(BaseModel):
-    """The score of one metric on one case.
-
-    ``value`` is in [0, 1] for scores (or a raw measure such as milliseconds for measures);
-    ``None`` means not scored, and ``reason`` says why. ``details`` holds evidence, e.g. the
-    claims with their verdicts and supporting passages.
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    metric: str
-    value: float | None
-    reason: str | None = None
-    details: dict[str, Any] = Field(default_factory=dict)
-    judge: str | None = None
-    prompt_version: str | None = None
-    metric_version: str = "1"
-    error: bool = Field(
-        default=False, description="True when not scored because a judge or backend failed"
-    )
-
-    @property
-    def scored(self) -> bool:
-        """Whether a value was produced."""
-        return self.value is not None
+# Requirements on the golden case itself: a case without them is out of the metric's scope.
+_CASE_REQUIREMENTS = frozenset({"reference_answer", "gold_contexts"})
 
 
 @dataclass
@@ -105,14 +80,33 @@ class Metric:
         )
 
     def not_scored(self, reason: str, *, error: bool = False, **kw: Any) -> MetricResult:
-        """A not-scored result with its reason."""
-        return self.result(None, reason, error=error, **kw)
+        """A not-scored result with its reason (``error``: a judge or backend failed)."""
+        status = MetricStatus.ERROR if error else MetricStatus.NOT_SCORED
+        return self.result(None, reason, status=status, **kw)
+
+    def not_applicable(self, reason: str, **kw: Any) -> MetricResult:
+        """A result for a case the metric does not apply to by design."""
+        return self.result(None, reason, status=MetricStatus.NOT_APPLICABLE, **kw)
 
     def missing(self, item: ScoreInput) -> str | None:
         """Reason the item cannot be scored for lack of required inputs, or None."""
+        gap = self._gap(item)
+        return gap[0] if gap else None
+
+    def unmet(self, item: ScoreInput) -> MetricResult | None:
+        """The not-scored (or not-applicable) result when required inputs are missing."""
+        gap = self._gap(item)
+        if gap is None:
+            return None
+        why, applicable = gap
+        return self.not_scored(why) if applicable else self.not_applicable(why)
+
+    def _gap(self, item: ScoreInput) -> tuple[str, bool] | None:
+        # (reason, applicable): what the case itself lacks makes the metric not applicable;
+        # what the endpoint did not deliver makes it applicable but not scored.
         r, c = item.response, item.case
         if r.error is not None:
-            return f"endpoint error: {r.error_kind or 'error'}"
+            return f"endpoint error: {r.error_kind or 'error'}", True
         checks = {
             "answer": (r.answer is not None, "no answer"),
             "contexts": (bool(r.contexts), "no retrieved contexts"),
@@ -123,7 +117,7 @@ class Metric:
         for req in self.requires:
             ok, why = checks.get(req, (True, ""))
             if not ok:
-                return why
+                return why, req not in _CASE_REQUIREMENTS
         return None
 
     def score(self, item: ScoreInput) -> MetricResult:
@@ -139,9 +133,9 @@ class Metric:
         return list(await asyncio.gather(*(self._guarded(i) for i in items)))
 
     async def _guarded(self, item: ScoreInput) -> MetricResult:
-        why = self.missing(item)
-        if why is not None:
-            return self.not_scored(why)
+        gap = self.unmet(item)
+        if gap is not None:
+            return gap
         try:
             return await self.ascore(item)
         except ConfigError:

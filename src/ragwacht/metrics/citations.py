@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ragwacht.errors import ConfigError, JudgeError
-from ragwacht.metrics.base import Metric, MetricResult, ScoreInput, register
+from ragwacht.metrics.base import Metric, ScoreInput, register
 from ragwacht.metrics.claims import split_claims, split_sentences, strip_citations
 from ragwacht.metrics.faithfulness import default_verifier
 from ragwacht.metrics.judges.base import Verdict, Verifier
-from ragwacht.runners.models import RetrievedContext
+from ragwacht.records import MetricResult, RetrievedContext
 
 _MARKER = re.compile(r"\[([\w\-.:/#]+(?:\s*[,;]\s*[\w\-.:/#]+)*)\]")
 _LEADING_MARKERS = re.compile(r"^(?:\s*\[[\w\-.:/#,; ]+\])+[.,;]?\s*")

@@ -15,9 +15,9 @@ from typing import Any, ClassVar, Literal
 
 from ragwacht.errors import ConfigError
 from ragwacht.metrics import _text
-from ragwacht.metrics.base import Metric, MetricResult, ScoreInput, register
+from ragwacht.metrics.base import Metric, ScoreInput, register
 from ragwacht.metrics.refusal import detect_refusal
-from ragwacht.runners.models import Response
+from ragwacht.records import MetricResult, Response
 
 
 def jaccard_similarity(a: str, b: str) -> float:
@@ -123,7 +123,7 @@ class Consistency(Metric):
 
     def score(self, item: ScoreInput) -> MetricResult:
         """Synchronous scoring (not for use inside an event loop)."""
-        why = self.missing(item)
-        if why is not None:
-            return self.not_scored(why)
+        gap = self.unmet(item)
+        if gap is not None:
+            return gap
         return asyncio.run(self.ascore(item))

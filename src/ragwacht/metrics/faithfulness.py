@@ -21,9 +21,10 @@ from collections import OrderedDict
 from typing import Any, ClassVar
 
 from ragwacht.errors import ConfigError, JudgeError
-from ragwacht.metrics.base import Metric, MetricResult, ScoreInput, register
+from ragwacht.metrics.base import Metric, ScoreInput, register
 from ragwacht.metrics.judges.base import Verdict, Verification, Verifier
 from ragwacht.metrics.refusal import detect_refusal
+from ragwacht.records import MetricResult
 
 _ERROR_TTL_S = 300.0
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import ClassVar
 
 from ragwacht.errors import ConfigError
-from ragwacht.metrics.base import Metric, MetricResult, ScoreInput, register
+from ragwacht.metrics.base import Metric, ScoreInput, register
+from ragwacht.records import MetricResult
 
 
 @register

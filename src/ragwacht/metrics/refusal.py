@@ -15,9 +15,9 @@ from typing import Any, ClassVar
 
 from ragwacht.datasets.models import ExpectedBehavior
 from ragwacht.metrics import _text
-from ragwacht.metrics.base import Metric, MetricResult, ScoreInput, register
+from ragwacht.metrics.base import Metric, ScoreInput, register
 from ragwacht.metrics.claims import split_sentences
-from ragwacht.runners.models import Response
+from ragwacht.records import MetricResult, Response
 
 DUTCH_REFUSALS = (
     r"kan ik (je |u )?niet beantwoorden",

@@ -34,8 +34,8 @@ from typing import Any, ClassVar
 from ragwacht.datasets.models import GoldContext
 from ragwacht.errors import ConfigError
 from ragwacht.metrics import _text
-from ragwacht.metrics.base import Metric, MetricResult, ScoreInput, register
-from ragwacht.runners.models import RetrievedContext
+from ragwacht.metrics.base import Metric, ScoreInput, register
+from ragwacht.records import MetricResult, RetrievedContext
 
 Qrels = Mapping[str, int]
 NO_RELEVANT = "no relevant gold documents"

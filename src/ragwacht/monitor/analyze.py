@@ -33,7 +33,7 @@ from ragwacht.datasets.models import GoldenCase, GoldenSet
 from ragwacht.metrics.base import ScoreInput
 from ragwacht.metrics.refusal import detect_refusal
 from ragwacht.monitor.models import Interaction
-from ragwacht.runners.models import Response, RetrievedContext
+from ragwacht.records import Response, RetrievedContext
 
 RATE_TESTS = (
     "refusal_rate",

@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from typing import Any, TextIO
 
 from ragwacht.ci.cases import worst_cases
-from ragwacht.ci.gate import GateResult, as_gate_result, output_metrics
-from ragwacht.evals.record import RunRecord
+from ragwacht.ci.gate import as_gate_result, output_metrics
+from ragwacht.records import GateResult, RunRecord
 
 
 def escape_data(text: str) -> str:

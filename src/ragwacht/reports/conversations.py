@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ragwacht.evals.record import RunRecord
+from ragwacht.records import RunRecord
 
 # Kept here rather than in i18n.py: the section's wording travels with the section.
 _TEXT: dict[str, dict[str, str]] = {

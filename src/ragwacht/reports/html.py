@@ -31,7 +31,8 @@ from markupsafe import Markup, escape
 
 from ragwacht import __version__
 from ragwacht._env import redact_mapping
-from ragwacht.evals.record import CaseResult, MetricSummary, RunRecord, write_atomic
+from ragwacht._io import write_atomic
+from ragwacht.records import CaseResult, GateResult, MetricSummary, RunRecord
 from ragwacht.reports import svg
 from ragwacht.reports._bidi import strip_bidi
 from ragwacht.reports.conversations import conversation_view
@@ -309,7 +310,7 @@ def _flip_items(raw: Any, direction: str) -> list[FlipView]:
     return out
 
 
-def gate_view(gate: Mapping[str, Any] | None) -> GateView:
+def gate_view(gate: GateResult | Mapping[str, Any] | None) -> GateView:
     """Normalise a serialized ``GateResult`` for the report.
 
     This is the one function that knows the gate's keys. It accepts the documented shape
@@ -321,6 +322,8 @@ def gate_view(gate: Mapping[str, Any] | None) -> GateView:
         gate: the gate result as stored in ``RunRecord.gate``, or None.
 
     """
+    if isinstance(gate, GateResult):
+        gate = gate.model_dump(mode="json")
     if not gate or not isinstance(gate, Mapping):
         return GateView(present=False, status="none")
     verdict = str(_get(gate, "verdict", "status", "outcome", default="")).lower()

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ragwacht.evals.record import JudgeInfo, RunRecord
+from ragwacht.records import JudgeInfo, RunRecord
 
 
 @dataclass(frozen=True)

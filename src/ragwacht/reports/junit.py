@@ -24,9 +24,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ragwacht._io import write_atomic
 from ragwacht.ci.cases import case_outcome
-from ragwacht.ci.gate import GateResult, as_gate_result, output_metrics
-from ragwacht.evals.record import RunRecord, write_atomic
+from ragwacht.ci.gate import as_gate_result, output_metrics
+from ragwacht.records import GateResult, RunRecord
 from ragwacht.reports._bidi import strip_bidi
 from ragwacht.reports.conversations import add_junit_conversations
 

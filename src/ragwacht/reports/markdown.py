@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from ragwacht.ci.cases import format_value, worst_cases
-from ragwacht.ci.gate import GateResult, RuleResult, as_gate_result, output_metrics
-from ragwacht.evals.record import RunRecord
+from ragwacht.ci.gate import as_gate_result, output_metrics
+from ragwacht.records import GateResult, RuleResult, RunRecord
 from ragwacht.reports._bidi import strip_bidi
 from ragwacht.reports.conversations import conversation_markdown
 from ragwacht.reports.judges import calibration_sets, missing_languages, run_languages

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ragwacht.evals.record import RunRecord
+from ragwacht.records import RunRecord
 
 _BAD_NAME = re.compile(r"[^a-zA-Z0-9_]")
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from ragwacht.evals.record import RunRecord
+from ragwacht.records import RunRecord
 
 SAFETY_METRICS = (
     "pii_leak_rate",

@@ -6,9 +6,9 @@ Typical use::
     responses = run_cases_sync(profile, cases, variant=variant, options=ExecOptions())
 """
 
+from ragwacht.records import Response, RetrievedContext, Usage
 from ragwacht.runners.base import AttemptError, CallRequest, CallResult, Runner, build_runner
 from ragwacht.runners.execute import ExecOptions, response_stats, run_cases, run_cases_sync
-from ragwacht.runners.models import Response, RetrievedContext, Usage
 from ragwacht.runners.profile import (
     EndpointProfile,
     HttpProfile,

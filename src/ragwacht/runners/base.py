@@ -16,7 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 import httpx
 
 from ragwacht.datasets.models import GoldenCase
-from ragwacht.runners.models import RetrievedContext, Usage
+from ragwacht.records import RetrievedContext, Usage
 
 # error_kind values a Response can carry.
 ERROR_KINDS = (

@@ -42,6 +42,7 @@ from ragwacht._env import scrub
 from ragwacht.datasets.conversations import expand_conversations, with_played_history
 from ragwacht.datasets.models import GoldenCase
 from ragwacht.errors import ConfigError
+from ragwacht.records import Response, RetrievedContext
 from ragwacht.runners.base import (
     AttemptError,
     CallRequest,
@@ -50,7 +51,6 @@ from ragwacht.runners.base import (
     Runner,
     build_runner,
 )
-from ragwacht.runners.models import Response, RetrievedContext
 from ragwacht.runners.profile import AnyProfile, Variant, apply_variant
 from ragwacht.runners.store import (
     Key,

@@ -18,7 +18,7 @@ import jmespath
 from jsonpath_ng.ext import parse as jsonpath_parse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from ragwacht.runners.models import RetrievedContext, Usage
+from ragwacht.records import RetrievedContext, Usage
 
 JMES_PREFIX = "jmes:"
 

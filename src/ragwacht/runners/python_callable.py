@@ -11,8 +11,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ragwacht.errors import ConfigError
+from ragwacht.records import Response, RetrievedContext, Usage
 from ragwacht.runners.base import AttemptError, CallRequest, CallResult
-from ragwacht.runners.models import Response, RetrievedContext, Usage
 from ragwacht.runners.profile import PythonProfile, template_variables
 
 

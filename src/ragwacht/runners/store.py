@@ -20,7 +20,8 @@ from typing import IO, Any
 
 from pydantic import ValidationError
 
-from ragwacht.runners.models import Response
+from ragwacht._io import write_atomic
+from ragwacht.records import Response
 
 log = logging.getLogger(__name__)
 
@@ -208,15 +209,10 @@ class ResponseCache:
         """Store a successful response; failed ones are never cached. True when stored."""
         if not response.ok:
             return False
-        path = self._path(key)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(response.model_dump_json(), encoding="utf-8")
-            os.replace(tmp, path)
+            write_atomic(self._path(key), response.model_dump_json(), fsync=False)
         except OSError as exc:  # the cache is an optimisation: a full disk must not stop a run
             log.warning("response cache write failed (%s); continuing without it", exc)
-            tmp.unlink(missing_ok=True)
             return False
         return True
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from ragwacht.evals.record import RunRecord
+from ragwacht.records import RunRecord
 
 if TYPE_CHECKING:  # pragma: no cover
     from mlflow.tracking import MlflowClient

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from ragwacht.cli import app
 from ragwacht.errors import ExitCode
-from ragwacht.evals.record import RunRecord
+from ragwacht.records import RunRecord
 from tests.conftest import free_port
 from tests.helpers.demo_bot import running_demo_bot
 

@@ -16,7 +16,8 @@ from typing import Any, ClassVar
 import httpx
 
 from ragwacht.errors import ConfigError
-from ragwacht.metrics.base import Metric, MetricResult, ScoreInput
+from ragwacht.metrics.base import Metric, ScoreInput
+from ragwacht.records import MetricResult
 
 _TELEMETRY_OFF = {
     "RAGAS_DO_NOT_TRACK": "true",

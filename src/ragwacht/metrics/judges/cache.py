@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from ragwacht._io import write_atomic
 
 
 def cache_key(**parts: Any) -> str:
@@ -54,13 +54,4 @@ class JudgeCache:
 
     def put(self, key: str, value: dict[str, Any]) -> None:
         """Store ``value`` under ``key`` atomically (write to a temp file, then rename)."""
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(value, fh, ensure_ascii=False)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(self._path(key), json.dumps(value, ensure_ascii=False), fsync=False)

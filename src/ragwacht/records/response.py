@@ -1,18 +1,18 @@
-"""What a chatbot returned for one case and variant."""
+"""What a chatbot returned for one case and variant (the runner's output, the metrics' input)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-SCHEMA_VERSION = 1
+from ragwacht.records._base import StrictModel
+
+RESPONSE_SCHEMA_VERSION = 1
 
 
-class RetrievedContext(BaseModel):
+class RetrievedContext(StrictModel):
     """One retrieved source as the chatbot reported it."""
-
-    model_config = ConfigDict(extra="forbid")
 
     text: str = ""
     doc_id: str | None = None
@@ -21,25 +21,21 @@ class RetrievedContext(BaseModel):
     title: str | None = None
 
 
-class Usage(BaseModel):
+class Usage(StrictModel):
     """Token usage as reported by the endpoint (None when unknown)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     total_tokens: int | None = None
 
 
-class Response(BaseModel):
+class Response(StrictModel):
     """The outcome of calling the chatbot for one case and variant.
 
     A failed call keeps ``error`` and ``attempts``; it is never scored as an answer.
     """
 
-    model_config = ConfigDict(extra="forbid")
-
-    schema_version: int = SCHEMA_VERSION
+    schema_version: int = RESPONSE_SCHEMA_VERSION
     case_id: str
     variant: str = "default"
     repeat: int = 0

@@ -7,26 +7,24 @@ or an outage later never loses the finished work.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
+from ragwacht._io import write_atomic
 from ragwacht.errors import ConfigError
-from ragwacht.metrics.base import MetricResult
-from ragwacht.runners.models import Response
+from ragwacht.records._base import StrictModel
+from ragwacht.records.metric import MetricResult, upgrade_v1_metric
+from ragwacht.records.response import Response
 
-SCHEMA_VERSION = 1
+# 2: metric results carry ``status`` (was: ``error`` plus reason prefixes).
+SCHEMA_VERSION = 2
+SUPPORTED_SCHEMA_VERSIONS = (1, 2)
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class JudgeInfo(_Model):
+class JudgeInfo(StrictModel):
     """A judge used in the run, with how far it is trusted."""
 
     id: str
@@ -38,7 +36,7 @@ class JudgeInfo(_Model):
     calibration: dict[str, Any] | None = None
 
 
-class Manifest(_Model):
+class Manifest(StrictModel):
     """What is needed to reproduce (or distrust) a run."""
 
     harness_version: str
@@ -64,7 +62,7 @@ class Manifest(_Model):
     finished_at: datetime | None = None
 
 
-class CaseResult(_Model):
+class CaseResult(StrictModel):
     """One golden case in one run: the response and every metric's result."""
 
     case_id: str
@@ -81,7 +79,7 @@ class CaseResult(_Model):
     turn: int | None = None
 
 
-class ConversationResult(_Model):
+class ConversationResult(StrictModel):
     """A scripted conversation in one run, judged from its turns' case results.
 
     Attributes:
@@ -111,7 +109,7 @@ class ConversationResult(_Model):
     lost_context_turns: list[int] = Field(default_factory=list)
 
 
-class TagSummary(_Model):
+class TagSummary(StrictModel):
     """A metric's aggregate over the cases that carry one tag."""
 
     mean: float | None
@@ -119,7 +117,7 @@ class TagSummary(_Model):
     total: int
 
 
-class MetricSummary(_Model):
+class MetricSummary(StrictModel):
     """A metric's aggregate over a run: mean with its 95% CI and scored/total."""
 
     metric: str
@@ -140,7 +138,7 @@ class MetricSummary(_Model):
     not_scored_reasons: dict[str, int] = Field(default_factory=dict)
 
 
-class RunRecord(_Model):
+class RunRecord(StrictModel):
     """The persisted result of one suite x variant run."""
 
     schema_version: int = SCHEMA_VERSION
@@ -174,14 +172,16 @@ class RunRecord(_Model):
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ConfigError(f"not a readable JSON run record: {exc}", file=path) from exc
         version = data.get("schema_version") if isinstance(data, dict) else None
-        if version != SCHEMA_VERSION:
+        if version not in SUPPORTED_SCHEMA_VERSIONS:
             raise ConfigError(
                 f"run record schema_version {version!r} is not supported"
-                f" (expected {SCHEMA_VERSION})",
+                f" (this version reads {', '.join(map(str, SUPPORTED_SCHEMA_VERSIONS))})",
                 file=path,
                 field="schema_version",
                 hint="re-run the suite with this version of ragwacht",
             )
+        if version == 1:
+            data = upgrade_v1_record(data)
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
@@ -194,20 +194,15 @@ class RunRecord(_Model):
         return {c.case_id: c for c in self.cases}
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers never see a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    # mkstemp creates 0600; give the file the permissions a plain open() would.
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def upgrade_v1_record(data: dict[str, Any]) -> dict[str, Any]:
+    """A schema-1 record in the current form: metric statuses from their reasons."""
+    data = dict(data)
+    cases = []
+    for case in data.get("cases") or []:
+        if isinstance(case, dict) and isinstance(case.get("metrics"), dict):
+            case = dict(case)
+            case["metrics"] = {k: upgrade_v1_metric(v) for k, v in case["metrics"].items()}
+        cases.append(case)
+    data["cases"] = cases
+    data["schema_version"] = SCHEMA_VERSION
+    return data
