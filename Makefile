@@ -37,9 +37,10 @@ test: setup $(TEST_STAMP)  ## run the test suite (integration tests start their 
 test-fast: setup  ## unit tests only
 	$(PY) -m pytest -q tests/unit
 
-lint: setup
+lint: setup  ## ruff, formatting and the architecture contracts (ARCHITECTURE.md)
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/ruff format --check src tests benchmarks
+	PYTHONPATH=src $(VENV)/bin/lint-imports
 
 typecheck: setup
 	$(VENV)/bin/mypy

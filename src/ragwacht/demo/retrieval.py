@@ -21,7 +21,7 @@ import numpy as np
 from ragwacht._env import offline_model_env
 from ragwacht.demo.bm25 import BM25Index
 from ragwacht.demo.corpus import Passage
-from ragwacht.demo.embed import EmbeddingCache
+from ragwacht.embeddings import EmbeddingCache
 from ragwacht.errors import ConfigError, MissingDependencyError
 
 log = logging.getLogger(__name__)

