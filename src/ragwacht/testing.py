@@ -32,6 +32,7 @@ from typing import Any
 
 from ragwacht.datasets.models import GoldenCase
 from ragwacht.metrics.base import Metric, ScoreInput, create_metric, metric_class
+from ragwacht.metrics.judges.factory import make_verifier, parse_judge_config
 from ragwacht.records import MetricResult, Response, RetrievedContext
 
 DEFAULT_METRICS: tuple[str, ...] = ("faithfulness", "hallucination_rate")
@@ -133,7 +134,6 @@ def _verifier(judge: Any) -> Any:
         return None
     if hasattr(judge, "verify"):
         return judge
-    from ragwacht.metrics.judges.factory import make_verifier, parse_judge_config
 
     return make_verifier(parse_judge_config(judge, field="judge"))
 

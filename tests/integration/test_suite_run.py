@@ -14,7 +14,7 @@ import yaml
 from typer.testing import CliRunner
 
 from ragwacht.cli import app
-from ragwacht.records import RunRecord
+from ragwacht.records import SCHEMA_VERSION, RunRecord
 from tests.helpers.demo_bot import running_demo_bot
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -96,4 +96,7 @@ def test_gate_on_real_parts(
         assert rerun.gate is not None
         regression_rules = [r for r in rerun.gate["rules"] if r["kind"] == "regression"]
         assert regression_rules and all(r["passed"] for r in regression_rules)
-        assert json.loads((tmp_path / "rerun" / "run.json").read_text())["schema_version"] == 1
+        assert (
+            json.loads((tmp_path / "rerun" / "run.json").read_text())["schema_version"]
+            == SCHEMA_VERSION
+        )

@@ -45,6 +45,7 @@ from ragwacht.ci.cases import (
 )
 from ragwacht.ci.policy import DEFAULT_CASE_PASS, GatePolicy, GateRule
 from ragwacht.errors import ConfigError, ExitCode
+from ragwacht.metrics.base import metric_class
 from ragwacht.records import (
     BaselineStatus,
     GatedMetric,
@@ -65,8 +66,6 @@ def _summary_for(record: RunRecord, metric: str) -> MetricSummary | None:
     if not any(metric in c.metrics for c in record.cases):
         return None
     try:
-        from ragwacht.metrics.base import metric_class
-
         cls = metric_class(metric)
         hib, kind, unit = cls.higher_is_better, cls.kind, cls.unit
     except ConfigError:
@@ -95,8 +94,6 @@ def _default_ceilings(record: RunRecord, rules: list[GateRule]) -> list[GateRule
         if name in named:
             continue
         try:
-            from ragwacht.metrics.base import metric_class
-
             ceiling = getattr(metric_class(name), "default_ceiling", None)
         except ConfigError:
             continue

@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ragwacht._yaml import read_yaml, yaml_line
 from ragwacht.errors import ConfigError, Location, Problem
+from ragwacht.metrics.base import registry
 
 # Why 0.07: at 100 cases two runs of an unchanged endpoint whose answers flip on 5-10% of cases
 # differ by 2-3 points (one standard deviation). A 7-point tolerance keeps false alarms below
@@ -268,8 +269,6 @@ def _check_metric_names(policy: GatePolicy, metrics: Iterable[str] | None, where
 
 def _registered_names() -> set[str]:
     try:
-        from ragwacht.metrics.base import registry
-
         return set(registry())
     except Exception:  # the registry is a convenience check here, never a reason to crash
         return set()

@@ -120,7 +120,7 @@ def _root(
 
 def _register() -> None:
     # Each command module stays thin and imports heavy libraries inside its function.
-    from ragwacht.cli import commands
+    from ragwacht.cli import commands  # lazy: CLI start-up
 
     commands.register(app)
 

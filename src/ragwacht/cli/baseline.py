@@ -5,6 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
 
 app = typer.Typer(
     help="Save and show baseline files for teams without an MLflow server.",
@@ -23,8 +26,8 @@ def save(
     ),
 ) -> None:
     """Save a run record as the baseline file the gate compares with."""
-    from ragwacht.ci.baseline import save_baseline
-    from ragwacht.records import RunRecord
+    from ragwacht.ci.baseline import save_baseline  # lazy: CLI start-up
+    from ragwacht.records import RunRecord  # lazy: CLI start-up
 
     record = RunRecord.load(run_record)
     path = save_baseline(record, to, slim=not full)
@@ -36,12 +39,8 @@ def show(
     baseline_file: Path = typer.Argument(..., help="A baseline (or run record) JSON file."),
 ) -> None:
     """Show what a baseline file holds: run, commit, dataset and metric means."""
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
-
-    from ragwacht.ci.cases import format_value
-    from ragwacht.records import RunRecord
+    from ragwacht.ci.cases import format_value  # lazy: CLI start-up
+    from ragwacht.records import RunRecord  # lazy: CLI start-up
 
     rec = RunRecord.load(baseline_file)
     m = rec.manifest

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.console import Console
+from rich.markup import escape
 
 
 def command(
@@ -22,10 +24,7 @@ def command(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Run the same golden set through each variant and compare them with the first."""
-    from rich.console import Console
-    from rich.markup import escape
-
-    from ragwacht.evals.compare import compare_variants, comparison_table
+    from ragwacht.evals.compare import compare_variants, comparison_table  # lazy: CLI start-up
 
     names = [v.strip() for v in variants.split(",") if v.strip()]
     outcome = compare_variants(

@@ -11,6 +11,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from ragwacht.errors import ConfigError
+
 if TYPE_CHECKING:
     from ragwacht.datasets.compare import DatasetDiff
     from ragwacht.datasets.summary import DatasetStats
@@ -31,8 +33,7 @@ def validate(
     ),
 ) -> None:
     """Check a golden set; print every problem (exit 2) or one OK line with its digest."""
-    from ragwacht.datasets.validation import validate_golden_set
-    from ragwacht.errors import ConfigError
+    from ragwacht.datasets.validation import validate_golden_set  # lazy: CLI start-up
 
     report = validate_golden_set(path, corpus=corpus)
     for w in report.warnings:
@@ -99,8 +100,8 @@ def stats_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
 ) -> None:
     """Count cases per tag, language and expected behaviour; coverage; question lengths."""
-    from ragwacht.datasets.io import load_golden_set
-    from ragwacht.datasets.summary import stats
+    from ragwacht.datasets.io import load_golden_set  # lazy: CLI start-up
+    from ragwacht.datasets.summary import stats  # lazy: CLI start-up
 
     result = stats(load_golden_set(path))
     if as_json:
@@ -148,8 +149,8 @@ def diff_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
 ) -> None:
     """Show added, removed and changed cases (by id), both digests, manifest changes."""
-    from ragwacht.datasets.compare import diff
-    from ragwacht.datasets.io import load_golden_set
+    from ragwacht.datasets.compare import diff  # lazy: CLI start-up
+    from ragwacht.datasets.io import load_golden_set  # lazy: CLI start-up
 
     result = diff(load_golden_set(old), load_golden_set(new))
     if as_json:
@@ -159,7 +160,6 @@ def diff_cmd(
 
 
 def _parse_map(text: str | None) -> dict[str, str]:
-    from ragwacht.errors import ConfigError
 
     out: dict[str, str] = {}
     for part in (text or "").split(","):
@@ -194,7 +194,7 @@ def import_cmd(
     version: str | None = typer.Option(None, "--version", help="Set version (default 1)."),
 ) -> None:
     """Make a golden-set folder (dataset.yaml + cases.jsonl) from a cases file."""
-    from ragwacht.datasets.io import import_golden_set, import_mapping
+    from ragwacht.datasets.io import import_golden_set, import_mapping  # lazy: CLI start-up
 
     columns = import_mapping(src, _parse_map(mapping))
     if columns:
@@ -229,14 +229,14 @@ def export_cmd(
     to: Path = typer.Option(..., "--to", help="Target file: .csv, .xlsx, .jsonl or .yaml."),
 ) -> None:
     """Write a golden set's cases to a CSV, XLSX, JSONL or YAML file."""
-    from ragwacht.datasets.io import export_golden_set
+    from ragwacht.datasets.io import export_golden_set  # lazy: CLI start-up
 
     golden = export_golden_set(src, to)
     console.print(f"exported {len(golden.cases)} cases to {escape(str(to))}, {golden.digest}")
 
 
 def _register_generate() -> None:
-    from ragwacht.cli.generate import generate
+    from ragwacht.cli.generate import generate  # lazy: CLI start-up
 
     app.command("generate")(generate)
 

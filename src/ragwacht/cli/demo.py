@@ -18,8 +18,8 @@ def command(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Serve the demo bot on loopback, run the demo suite, gate, report."""
-    from ragwacht.cli.output import print_outcome
-    from ragwacht.demo.job import run_demo
+    from ragwacht.cli.output import print_outcome  # lazy: CLI start-up
+    from ragwacht.demo.job import run_demo  # lazy: CLI start-up
 
     if lang not in ("nl", "en"):
         raise typer.BadParameter("use nl or en", param_hint="--lang")

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from ragwacht.errors import ConfigError
+
 app = typer.Typer(help="Serve the embedded demo RAG chatbot.", no_args_is_help=True)
 
 
@@ -39,12 +41,11 @@ def serve_command(
     ),
 ) -> None:
     """Serve the demo bot: POST /chat, POST /v1/chat/completions, GET /health."""
-    from ragwacht.demo.bot import DemoBot
-    from ragwacht.demo.server import is_loopback, serve
+    from ragwacht.demo.bot import DemoBot  # lazy: CLI start-up
+    from ragwacht.demo.server import is_loopback, serve  # lazy: CLI start-up
 
     if not is_loopback(host) and not allow_remote:
         # Checked before the corpus is embedded, so the mistake is reported at once.
-        from ragwacht.errors import ConfigError
 
         raise ConfigError(
             f"refusing to listen on non-loopback address {host!r}",
@@ -56,7 +57,7 @@ def serve_command(
     def ready(url: str) -> None:
         typer.echo(f"ragwacht demo bot: {len(bot.passages)} passages, {bot.embedder.model_id}")
         if corpus is not None:
-            from ragwacht.demo.corpus import TITLE_NOTE, corpus_mapping
+            from ragwacht.demo.corpus import TITLE_NOTE, corpus_mapping  # lazy: CLI start-up
 
             mapping = corpus_mapping(corpus)
             if mapping:
@@ -84,7 +85,7 @@ def embed_command(
     ),
 ) -> None:
     """Precompute the corpus embeddings so the bot starts in well under a second."""
-    from ragwacht.demo.bot import DemoBot
+    from ragwacht.demo.bot import DemoBot  # lazy: CLI start-up
 
     bot = DemoBot(corpus, embedder=embedder, reranker_model="embedding")
     written = (

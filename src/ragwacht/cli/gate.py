@@ -10,14 +10,14 @@ from ragwacht.errors import ConfigError
 
 
 def _load_policy(policy: Path | None, record: object) -> object:
-    from ragwacht.ci.policy import load_policy, parse_policy
+    from ragwacht.ci.policy import load_policy, parse_policy  # lazy: CLI start-up
 
     metrics = list(getattr(record, "summary", {}) or {})
     if policy is not None:
         return load_policy(policy, metrics=metrics)
     suite_path = getattr(getattr(record, "manifest", None), "suite_path", None)
     if suite_path and Path(suite_path).is_file():
-        from ragwacht.evals.spec import load_suite
+        from ragwacht.evals.spec import load_suite  # lazy: CLI start-up
 
         spec = load_suite(suite_path)
         if spec.gate:
@@ -37,8 +37,8 @@ def _load_baseline(
     A file of another suite or variant is refused (exit 2), as ``ragwacht run`` refuses it;
     an MLflow that cannot be asked is returned as an error so that the gate fails closed.
     """
-    from ragwacht.evals.run import check_baseline_matches, scrub_uri
-    from ragwacht.records import RunRecord
+    from ragwacht.evals.run import check_baseline_matches, scrub_uri  # lazy: CLI start-up
+    from ragwacht.records import RunRecord  # lazy: CLI start-up
 
     rec = record
     if choice in (None, "", "none"):
@@ -48,7 +48,7 @@ def _load_baseline(
         check_baseline_matches(base, rec.suite, rec.variant, choice)  # type: ignore[attr-defined]
         return base, f"file {choice}", None
     try:
-        from ragwacht.tracking import find_baseline
+        from ragwacht.tracking import find_baseline  # lazy: CLI start-up
     except ImportError as exc:
         raise ConfigError(
             "baseline lookup in MLflow is not available in this installation",
@@ -101,16 +101,16 @@ def command(
     4 error budget, 5 the regression checks could not run (baseline unavailable or nothing
     comparable).
     """
-    from rich.console import Console
-    from rich.markup import escape
+    from rich.console import Console  # lazy: CLI start-up
+    from rich.markup import escape  # lazy: CLI start-up
 
-    from ragwacht._io import write_atomic
-    from ragwacht.ci.gate import gate
-    from ragwacht.records import RunRecord
-    from ragwacht.reports.annotations import emit_annotations
-    from ragwacht.reports.junit import write_junit
-    from ragwacht.reports.markdown import append_step_summary, render_markdown
-    from ragwacht.reports.openmetrics import render_openmetrics
+    from ragwacht._io import write_atomic  # lazy: CLI start-up
+    from ragwacht.ci.gate import gate  # lazy: CLI start-up
+    from ragwacht.records import RunRecord  # lazy: CLI start-up
+    from ragwacht.reports.annotations import emit_annotations  # lazy: CLI start-up
+    from ragwacht.reports.junit import write_junit  # lazy: CLI start-up
+    from ragwacht.reports.markdown import append_step_summary, render_markdown  # lazy: CLI start-up
+    from ragwacht.reports.openmetrics import render_openmetrics  # lazy: CLI start-up
 
     record = RunRecord.load(run_record)
     pol = _load_policy(policy, record)

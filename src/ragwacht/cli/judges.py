@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from ragwacht.errors import ConfigError
 
 app = typer.Typer(help="Serve, check and calibrate judges.", no_args_is_help=True)
 
@@ -27,10 +33,7 @@ def serve(
 
     Prints the base URL; point a judge at it with ``type: llm`` and ``base_url``.
     """
-    import time
-
-    from ragwacht.errors import ConfigError
-    from ragwacht.metrics.judges.local_llm import LocalLLMServer
+    from ragwacht.metrics.judges.local_llm import LocalLLMServer  # lazy: CLI start-up
 
     if not gguf.is_file():
         raise ConfigError(f"GGUF file not found: {gguf}", field="--gguf", hint="give a .gguf path")
@@ -104,14 +107,12 @@ def calibrate(
     ),
 ) -> None:
     """Score a judge against human labels: balanced accuracy, kappa, agreement table."""
-    import asyncio
-
-    from rich.console import Console
-    from rich.table import Table
-
-    from ragwacht.metrics.calibration import DatasetCalibration, save_calibration
-    from ragwacht.metrics.calibration import calibrate as run_calibration
-    from ragwacht.metrics.judges.factory import (
+    from ragwacht.metrics.calibration import (  # lazy: CLI start-up
+        DatasetCalibration,
+        save_calibration,
+    )
+    from ragwacht.metrics.calibration import calibrate as run_calibration  # lazy: CLI start-up
+    from ragwacht.metrics.judges.factory import (  # lazy: CLI start-up
         load_judge_file,
         make_verifier,
         parse_judge_config,
@@ -209,10 +210,8 @@ def train(
     figure, not the in-sample one, before trusting the model on new data. Use the result with
     ``type: learned`` and ``model: <out>``.
     """
-    from rich.console import Console
-
-    from ragwacht.metrics.calibration import file_sha256, load_labelled
-    from ragwacht.metrics.judges.learned import (
+    from ragwacht.metrics.calibration import file_sha256, load_labelled  # lazy: CLI start-up
+    from ragwacht.metrics.judges.learned import (  # lazy: CLI start-up
         ALL_VARIANTS,
         VARIANT_EMBEDDINGS,
         VARIANT_WORDS,

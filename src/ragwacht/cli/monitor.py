@@ -22,7 +22,7 @@ def command(
     ),
 ) -> None:
     """Scrub, sample, score and alert on logged production traffic; write the dashboards."""
-    from ragwacht.monitor.run import load_config, run_monitor
+    from ragwacht.monitor.run import load_config, run_monitor  # lazy: CLI start-up
 
     outcome = run_monitor(logs, suite, out, config=load_config(config), mlflow=mlflow)
     ing, res = outcome.ingest, outcome.result

@@ -18,9 +18,9 @@ def command(
     ),
 ) -> None:
     """Write the HTML report of a run record and print its path."""
-    from ragwacht.records import RunRecord
-    from ragwacht.reports.html import write_run_report
-    from ragwacht.reports.i18n import check_lang
+    from ragwacht.records import RunRecord  # lazy: CLI start-up
+    from ragwacht.reports.html import write_run_report  # lazy: CLI start-up
+    from ragwacht.reports.i18n import check_lang  # lazy: CLI start-up
 
     check_lang(lang)
     run = RunRecord.load(record)

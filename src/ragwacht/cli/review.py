@@ -8,6 +8,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from ragwacht.errors import ConfigError
+
 app = typer.Typer(
     help="Review candidate cases and label answers in a self-contained page.",
     no_args_is_help=True,
@@ -33,8 +35,7 @@ def export(
     supported / not supported); "save" downloads the decisions as a JSON file for
     `ragwacht review import`.
     """
-    from ragwacht.curation.review import export_review
-    from ragwacht.errors import ConfigError
+    from ragwacht.curation.review import export_review  # lazy: CLI start-up
 
     if mode not in ("review", "label"):
         raise ConfigError(f"--mode must be review or label, not {mode!r}", field="--mode")
@@ -57,8 +58,11 @@ def import_(
     run: Path | None = typer.Option(None, "--run", help="Labels: the run (default: as saved)."),
 ) -> None:
     """Merge review decisions into a golden set, or write labels as calibration data."""
-    from ragwacht.curation.review import file_kind, import_decisions, import_labels
-    from ragwacht.errors import ConfigError
+    from ragwacht.curation.review import (  # lazy: CLI start-up
+        file_kind,
+        import_decisions,
+        import_labels,
+    )
 
     kind = file_kind(decisions)
     if kind == "labels":
@@ -102,7 +106,7 @@ def agreement(
     b: Path = typer.Argument(..., help="Labels saved by another reviewer on the same run."),
 ) -> None:
     """Cohen's kappa between two people's labels, next to the judge's agreement with each."""
-    from ragwacht.curation.review import agreement as compute
+    from ragwacht.curation.review import agreement as compute  # lazy: CLI start-up
 
     res = compute(a, b)
 

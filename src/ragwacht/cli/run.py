@@ -45,8 +45,8 @@ def command(
     or a file, could not be obtained, or nothing could be compared with it): never a pass;
     130 interrupted (Ctrl-C; what was kept is printed, continue with --resume).
     """
-    from ragwacht.cli.output import print_outcome
-    from ragwacht.evals.run import RunOptions, run_suite
+    from ragwacht.cli.output import print_outcome  # lazy: CLI start-up
+    from ragwacht.evals.run import RunOptions, run_suite  # lazy: CLI start-up
 
     if lang not in (None, "nl", "en"):
         raise typer.BadParameter("use nl or en", param_hint="--lang")

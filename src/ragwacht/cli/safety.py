@@ -32,9 +32,13 @@ def generate(
     force: bool = typer.Option(False, "--force", help="Overwrite an earlier probe set in --to."),
 ) -> None:
     """Write a probe golden set, the passages to plant in the corpus and a system prompt."""
-    from ragwacht.datasets.io import load_golden_set
-    from ragwacht.demo.corpus import load_corpus
-    from ragwacht.safety.probes import check_kinds, generate_probes, write_probe_set
+    from ragwacht.datasets.io import load_golden_set  # lazy: CLI start-up
+    from ragwacht.demo.corpus import load_corpus  # lazy: CLI start-up
+    from ragwacht.safety.probes import (  # lazy: CLI start-up
+        check_kinds,
+        generate_probes,
+        write_probe_set,
+    )
 
     wanted = check_kinds(kinds.split(",") if kinds else None)
     gs = load_golden_set(dataset)

@@ -267,8 +267,8 @@ def read_docx(path: Path, default_title: str) -> list[Block]:
 def read_pdf(path: Path, default_title: str) -> list[Block]:
     """Text of each page of a PDF (via pypdf), paragraphs split at blank lines."""
     try:
-        from pypdf import PdfReader
-        from pypdf.errors import PdfReadError
+        from pypdf import PdfReader  # lazy: only for PDFs
+        from pypdf.errors import PdfReadError  # lazy: only for PDFs
     except ImportError:  # pragma: no cover - pypdf is a dependency
         raise Unreadable("PDF support needs the 'pypdf' package: pip install pypdf") from None
     try:

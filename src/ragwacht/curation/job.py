@@ -13,12 +13,13 @@ from typing import Any
 from ragwacht._io import write_atomic
 from ragwacht.corpus import ingest
 from ragwacht.curation.generate import GenerationPlan, GenerationResult, Generator, JudgeChat
+from ragwacht.curation.review import reviewer_rejections
 from ragwacht.datasets.io import load_golden_set, save_golden_set
 from ragwacht.datasets.models import DatasetManifest, GoldenCase, GoldenSet
 from ragwacht.demo.corpus import Passage, corpus_digest
 from ragwacht.errors import ConfigError
 from ragwacht.metrics.judges.config import JudgeConfig, LLMJudgeConfig, LocalLLMJudgeConfig
-from ragwacht.metrics.judges.factory import load_judge_file, parse_judge_config
+from ragwacht.metrics.judges.factory import load_judge_file, make_verifier, parse_judge_config
 
 BASE_URL_ENV = "RAGWACHT_JUDGE_BASE_URL"
 MODEL_ENV = "RAGWACHT_JUDGE_MODEL"
@@ -94,8 +95,6 @@ def generate_candidates(
             corpus or existing set cannot be read.
 
     """
-    from ragwacht.metrics.judges.factory import make_verifier
-
     out = Path(to)
     if (out / "dataset.yaml").exists() and not (out / "generation.json").exists():
         raise ConfigError(
@@ -107,7 +106,6 @@ def generate_candidates(
     old: list[GoldenCase] = load_golden_set(existing).cases if existing else []
     # Questions people rejected in review (review-rejected.jsonl, which generation never
     # rewrites) are not proposed again.
-    from ragwacht.curation.review import reviewer_rejections
 
     by_people = reviewer_rejections(out)
     verifier = make_verifier(cfg)

@@ -32,6 +32,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ragwacht._io import write_atomic
+from ragwacht.corpus import ingest
+from ragwacht.datasets._write import ooxml_escape
 from ragwacht.datasets.compare import DatasetDiff, diff
 from ragwacht.datasets.io import load_golden_set, save_golden_set
 from ragwacht.datasets.models import (
@@ -44,6 +46,8 @@ from ragwacht.datasets.models import (
 )
 from ragwacht.errors import ConfigError, Problem
 from ragwacht.errors import Location as _Loc
+from ragwacht.metrics.calibration import binary_scores
+from ragwacht.records import RunRecord
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 DECISIONS_FORMAT = "ragwacht-review-decisions"
@@ -156,7 +160,6 @@ class Labels(_Model):
 def _passage_texts(corpus: str | Path | None) -> dict[str, dict[str, str]]:
     if corpus is None:
         return {}
-    from ragwacht.corpus import ingest
 
     return {p.id: {"text": p.text, "title": p.title or ""} for p in ingest(Path(corpus)).passages}
 
@@ -250,8 +253,6 @@ def label_data(run_dir: str | Path, *, lang: str = "nl") -> dict[str, Any]:
         A JSON-ready dict (``mode: label``).
 
     """
-    from ragwacht.records import RunRecord
-
     path = _run_json(run_dir)
     record = RunRecord.load(path)
     items: list[dict[str, Any]] = []
@@ -347,11 +348,9 @@ def _undefuse(text: str) -> str:
 
 def review_xlsx(data: dict[str, Any]) -> bytes:
     """The review as a workbook: one row per candidate, decision and edit columns empty."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-    from openpyxl.worksheet.datavalidation import DataValidation
-
-    from ragwacht.datasets._write import ooxml_escape
+    from openpyxl import Workbook  # lazy: heavy, only for XLSX
+    from openpyxl.styles import Font  # lazy: heavy, only for XLSX
+    from openpyxl.worksheet.datavalidation import DataValidation  # lazy: heavy, only for XLSX
 
     wb = Workbook()
     ws = wb.active
@@ -527,7 +526,7 @@ def _cell(value: Any) -> str | None:
 
 
 def _read_decisions_xlsx(path: Path) -> Decisions:
-    from openpyxl import load_workbook
+    from openpyxl import load_workbook  # lazy: heavy, only for XLSX
 
     if not path.is_file():
         raise ConfigError("file not found", file=path)
@@ -884,8 +883,6 @@ def import_labels(
         ConfigError: A bad labels file, or a run that is not the one labelled.
 
     """
-    from ragwacht.records import RunRecord
-
     labels_path = Path(labels_path)
     labels = read_labels(labels_path)
     run_path = run if run is not None else labels.run.path
@@ -950,7 +947,6 @@ class Agreement(_Model):
 def _judge_hallucinated(run_path: str | None) -> tuple[str | None, dict[str, bool]]:
     if not run_path:
         return None, {}
-    from ragwacht.records import RunRecord
 
     path = _run_json(run_path)
     if not path.is_file():
@@ -976,8 +972,6 @@ def agreement(a_path: str | Path, b_path: str | Path) -> Agreement:
         ConfigError: A bad file, or files about different runs.
 
     """
-    from ragwacht.metrics.calibration import binary_scores
-
     a, b = read_labels(a_path), read_labels(b_path)
     if a.run.run_id != b.run.run_id:
         raise ConfigError(

@@ -474,7 +474,7 @@ def read_xlsx(path: Path, raw: bytes, columns: Mapping[str, str] | None = None) 
     """Read cases from the first sheet of an XLSX workbook (header in the first row)."""
     out = RawFile(path)
     try:
-        import openpyxl
+        import openpyxl  # lazy: heavy, only for XLSX
     except ImportError:  # pragma: no cover - a core dependency
         out.problem("reading XLSX needs openpyxl", hint="pip install openpyxl")
         return out
@@ -560,7 +560,7 @@ def _first_row(path: Path) -> list[str]:
 
 
 def _first_xlsx_row(path: Path) -> list[str]:
-    import openpyxl
+    import openpyxl  # lazy: heavy, only for XLSX
 
     wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:

@@ -121,8 +121,8 @@ def xlsx_bytes(cases: Sequence[GoldenCase], manifest: DatasetManifest | None = N
     description, owner, language, licence) as ``field | value`` rows, which the XLSX reader
     takes as the set's manifest.
     """
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
+    from openpyxl import Workbook  # lazy: heavy, only for XLSX
+    from openpyxl.styles import Font  # lazy: heavy, only for XLSX
 
     wb = Workbook()
     ws = wb.active

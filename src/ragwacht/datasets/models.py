@@ -16,6 +16,8 @@ from pydantic import (
     model_validator,
 )
 
+from ragwacht.datasets.digest import digest_cases
+
 SCHEMA_VERSION = 1
 #: Case fields that exist only for curation and are left out of dumps while unset.
 CURATION_FIELDS = ("status", "provenance")
@@ -248,8 +250,6 @@ class GoldenSet(BaseModel):
     @property
     def digest(self) -> str:
         """sha256 over the canonical form of the cases."""
-        from ragwacht.datasets.digest import digest_cases
-
         return digest_cases(self.cases)
 
     def by_id(self) -> dict[str, GoldenCase]:

@@ -6,7 +6,10 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ragwacht.demo.server import BotServer, DemoBot
 from ragwacht.errors import ConfigError
+from ragwacht.evals.run import RunOptions, run_suite
+from ragwacht.evals.spec import load_suite
 
 DEMO_SUITE = Path("evals") / "registers-demo.yaml"
 
@@ -49,10 +52,6 @@ def run_demo(
     progress: bool = True,
 ) -> Any:
     """Serve the demo bot, run the demo suite with offline judges, gate, report; stop the bot."""
-    from ragwacht.demo.server import BotServer, DemoBot
-    from ragwacht.evals.run import RunOptions, run_suite
-    from ragwacht.evals.spec import load_suite
-
     spec = load_suite(suite or find_demo_suite())
     override = judge_override()
     if override is not None and "primary" in spec.judges:

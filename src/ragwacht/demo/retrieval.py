@@ -195,7 +195,7 @@ class CrossEncoderReranker:
     ) -> None:
         offline_model_env()
         try:
-            from sentence_transformers import CrossEncoder
+            from sentence_transformers import CrossEncoder  # lazy: heavy (torch)
         except ImportError as exc:  # pragma: no cover - a core dependency
             raise MissingDependencyError(
                 "sentence-transformers", purpose="a cross-encoder reranker"

@@ -333,7 +333,7 @@ class BotServer:
 
     def start(self, timeout: float = 30.0) -> str:
         """Start serving and return the base URL once the server accepts connections."""
-        import uvicorn
+        import uvicorn  # lazy: only when serving
 
         if self._thread is not None:
             raise RuntimeError("server already started")
@@ -416,7 +416,7 @@ def serve(
         ConfigError: Non-loopback host without ``allow_remote``, port in use, bad corpus.
 
     """
-    import uvicorn
+    import uvicorn  # lazy: only when serving
 
     sock = _bind(host, port, allow_remote)
     try:

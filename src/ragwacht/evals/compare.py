@@ -8,7 +8,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
+from rich.table import Table
+
+from ragwacht import stats
 from ragwacht.errors import ConfigError
+from ragwacht.evals.run import RunOptions, run_suite
 from ragwacht.evals.spec import SuiteSpec, load_suite
 from ragwacht.records import (
     ComparisonRecord,
@@ -17,6 +22,8 @@ from ragwacht.records import (
     RunRecord,
     VariantSummary,
 )
+from ragwacht.reports.html import write_comparison_report
+from ragwacht.tracking import log_comparison
 
 
 def _case_values(rec: RunRecord, metric: str) -> dict[str, float]:
@@ -38,8 +45,6 @@ def compare_records(
     max_disagreements: int = 200,
 ) -> ComparisonRecord:
     """Paired comparisons of every variant against ``reference`` on shared scored cases."""
-    from ragwacht import stats
-
     if reference not in records:
         raise ConfigError(f"reference variant '{reference}' was not run", field="variants")
     ref = records[reference]
@@ -158,9 +163,6 @@ def comparison_table(c: ComparisonRecord) -> Any:
         A ``rich.table.Table``.
 
     """
-    from rich.markup import escape
-    from rich.table import Table
-
     # Suite and variant names are the user's text: printed literally, never as Rich markup.
     t = Table(
         title=f"{escape(c.suite)}: each variant against '{escape(c.reference)}'",
@@ -222,8 +224,6 @@ def compare_variants(
     stable_cache: bool = False,
 ) -> CompareOutcome:
     """Run (or reuse cached responses of) each variant and compare them with the first."""
-    from ragwacht.evals.run import RunOptions, run_suite
-
     spec = suite if isinstance(suite, SuiteSpec) else load_suite(suite)
     if lang not in ("nl", "en"):
         raise ConfigError(f"unknown report language '{lang}'", field="--lang", hint="use nl or en")
@@ -267,17 +267,10 @@ def compare_variants(
     alpha = float(spec.gate.get("alpha", 0.05)) if isinstance(spec.gate, dict) else 0.05
     comparison = compare_records(records, reference=variants[0], alpha=alpha)
     files = {"comparison": comparison.save(out / "comparison.json")}
-    try:
-        from ragwacht.reports.html import write_comparison_report
-    except ImportError:
-        pass
-    else:
-        files["report"] = write_comparison_report(
-            comparison, records, out / "comparison.html", lang=lang
-        )
+    files["report"] = write_comparison_report(
+        comparison, records, out / "comparison.html", lang=lang
+    )
     if mlflow:
-        from ragwacht.tracking import log_comparison
-
         parent = log_comparison(
             comparison, list(records.values()), artifacts=files, project_root=spec.project_root
         )

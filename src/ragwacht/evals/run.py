@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import importlib.util
 import logging
+import os
 import platform
 import re
 import subprocess
@@ -17,11 +19,18 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ragwacht import __version__
 from ragwacht._env import redact_public
 from ragwacht._io import write_atomic
+from ragwacht._yaml import yaml_line
+from ragwacht.ci.baseline import baseline_filename
+from ragwacht.ci.gate import gate
+from ragwacht.ci.policy import parse_policy
+from ragwacht.datasets._cells import neutralise
 from ragwacht.datasets.conversations import expand_conversations
+from ragwacht.datasets.io import load_golden_set
 from ragwacht.datasets.models import GoldenCase, GoldenSet
 from ragwacht.errors import ConfigError, ExitCode, Interrupted, Location, Problem
 from ragwacht.evals.conversations import conversation_results
@@ -36,7 +45,18 @@ from ragwacht.evals.scoring import (
 from ragwacht.evals.spec import DEFAULT_VARIANT, SuiteSpec, load_suite
 from ragwacht.evals.summary import summarize_metric
 from ragwacht.metrics.base import Metric, ScoreInput, create_metric
+from ragwacht.metrics.calibration import find_calibration
+from ragwacht.metrics.judges.factory import make_verifier, parse_judge_config
 from ragwacht.records import CaseResult, JudgeInfo, Manifest, MetricResult, Response, RunRecord
+from ragwacht.reports.annotations import emit_annotations
+from ragwacht.reports.html import write_run_report
+from ragwacht.reports.junit import write_junit
+from ragwacht.reports.markdown import append_step_summary, render_markdown
+from ragwacht.reports.openmetrics import render_openmetrics
+from ragwacht.runners.execute import ExecOptions, ResponseCache, ResponseStore, run_cases
+from ragwacht.runners.profile import load_profile, variant_from_spec
+from ragwacht.tracking import find_baseline, list_runs, log_run
+from ragwacht.tracking.ci_env import ci_context
 
 log = logging.getLogger(__name__)
 
@@ -201,8 +221,6 @@ def check_metric_inputs(spec: SuiteSpec, metrics: Sequence[Metric]) -> None:
         ConfigError: every such conflict, with the suite's file, line and field.
 
     """
-    from ragwacht._yaml import yaml_line
-
     have = {"repeats": spec.execution.repeats >= 2}
     fixes = {
         "repeats": (
@@ -230,8 +248,6 @@ def check_metric_inputs(spec: SuiteSpec, metrics: Sequence[Metric]) -> None:
 
 def build_verifiers(spec: SuiteSpec) -> dict[str, Any]:
     """Instantiate the suite's judges (verifiers) by name."""
-    from ragwacht.metrics.judges.factory import make_verifier, parse_judge_config
-
     cache = state_dir(spec) / "judge-cache"
     out: dict[str, Any] = {}
     for name, raw in spec.judges.items():
@@ -245,9 +261,6 @@ def build_verifiers(spec: SuiteSpec) -> dict[str, Any]:
 
 def _preflight_judge(cfg: Any, spec: SuiteSpec, name: str) -> None:
     """Check what a judge needs from the environment before any endpoint is called."""
-    import importlib.util
-    import os
-
     field = f"judges.{name}"
     try:
         if hasattr(cfg, "resolved_base_url"):
@@ -298,8 +311,6 @@ async def score_cases(
         finished: filled with the ids of the metrics that finished (for an interruption).
 
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     results: list[dict[str, MetricResult]] = [{} for _ in items]
     with Progress(
         TextColumn("[bold]scoring[/] {task.description}"),
@@ -356,7 +367,6 @@ def all_verifiers(metrics: Sequence[Metric], verifiers: dict[str, Any]) -> list[
 def _judge_infos(
     metrics: Sequence[Metric], verifiers: dict[str, Any], project_root: Path
 ) -> list[JudgeInfo]:
-    from ragwacht.metrics.calibration import find_calibration
 
     infos: dict[str, JudgeInfo] = {}
     for v in all_verifiers(metrics, verifiers):
@@ -395,8 +405,6 @@ def write_case_table(record: RunRecord, path: Path) -> Path:
     The file is meant for spreadsheets: text cells that a spreadsheet would run as a formula
     (answers, ids, tags starting with ``=``, ``+``, ``-``, ``@``) get a leading ``'``.
     """
-    from ragwacht.datasets._cells import neutralise
-
     metric_ids = list(record.summary)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".csv.tmp")
@@ -439,9 +447,6 @@ def _select_cases(gs: GoldenSet, limit: int | None) -> list[GoldenCase]:
 
 
 async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
-    from ragwacht.datasets.io import load_golden_set
-    from ragwacht.runners.execute import ExecOptions, ResponseCache, ResponseStore, run_cases
-    from ragwacht.runners.profile import load_profile, variant_from_spec
 
     console = opts.console or Console(stderr=True)
     # Blocking work (embeddings, NLI, python callables) runs on daemon threads, so that a
@@ -479,8 +484,6 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
     # Every configuration mistake surfaces here, before a single endpoint call.
     gate_policy = None
     if spec.gate:
-        from ragwacht.ci.policy import parse_policy
-
         gate_policy = parse_policy(spec.gate, file=spec.path, metrics=[m.id for m in metrics])
     elif opts.gate:
         raise ConfigError(
@@ -502,8 +505,6 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
     started = _now()
     root = spec.project_root
     try:
-        from ragwacht.tracking.ci_env import ci_context
-
         ci = ci_context(cwd=root)
     except ImportError:  # pragma: no cover - tracking is part of the package
         ci = {}
@@ -681,8 +682,6 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
     baseline = lookup.record
     outcome.baseline = baseline
     if gate_policy is not None:
-        from ragwacht.ci.gate import gate
-
         result = gate(
             record,
             baseline,
@@ -709,8 +708,6 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
         )
     )
     if opts.mlflow:
-        from ragwacht.tracking import log_run
-
         run_id = log_run(
             record,
             artifacts=files,
@@ -739,8 +736,6 @@ def _trend(spec: SuiteSpec, variant: str, opts: RunOptions) -> list[Any] | None:
     if not opts.mlflow:
         return None
     try:
-        from ragwacht.tracking import list_runs
-
         runs = list_runs(
             spec.name,
             variant,
@@ -815,8 +810,6 @@ def find_suite_baseline(
     use_mlflow = (choice == "mlflow" or (choice is None and spec.baseline.mlflow)) and opts.mlflow
     if use_mlflow:
         try:
-            from ragwacht.tracking import find_baseline
-
             found = find_baseline(
                 spec.name,
                 variant,
@@ -885,8 +878,6 @@ def baseline_file(spec: SuiteSpec, variant: str) -> Path:
     ``baseline.file`` in the suite, when set, is the default variant's file; other variants
     sit beside it as ``<stem>.<variant>.json``.
     """
-    from ragwacht.ci.baseline import baseline_filename
-
     if not spec.baseline.file:
         return spec.project_root / "ci" / "baselines" / baseline_filename(spec.name, variant)
     path = spec.resolve(spec.baseline.file)
@@ -911,32 +902,20 @@ def write_outputs(
     ci_outputs: bool = True,
 ) -> dict[str, Path]:
     """Write JUnit XML, Markdown summary, OpenMetrics text and the HTML report."""
-    from ragwacht.reports.junit import write_junit
-    from ragwacht.reports.markdown import render_markdown
-    from ragwacht.reports.openmetrics import render_openmetrics
-
     files: dict[str, Path] = {}
     files["junit"] = write_junit(record, gate_result, out_dir / "junit.xml")
     md = render_markdown(record, gate_result)
     write_atomic(out_dir / "summary.md", md)
     files["markdown"] = out_dir / "summary.md"
     if gate_result is not None and ci_outputs:
-        from ragwacht.reports.annotations import emit_annotations
-        from ragwacht.reports.markdown import append_step_summary
-
         append_step_summary(md)  # only when $GITHUB_STEP_SUMMARY is set
         emit_annotations(record, gate_result)  # only on GitHub Actions
     write_atomic(out_dir / "metrics.txt", render_openmetrics(record))
     files["metrics_txt"] = out_dir / "metrics.txt"
     if write_report:
-        try:
-            from ragwacht.reports.html import write_run_report
-        except ImportError:
-            pass
-        else:
-            files["report"] = write_run_report(
-                record, out_dir / "report.html", lang=lang, baseline=baseline, trend=trend
-            )
+        files["report"] = write_run_report(
+            record, out_dir / "report.html", lang=lang, baseline=baseline, trend=trend
+        )
     return files
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 
+from ragwacht import stats
 from ragwacht.metrics.base import Metric
 from ragwacht.records import CaseResult, MetricSummary, TagSummary
 
@@ -30,8 +31,6 @@ def summarize_metric(
     The mean is over scored cases only; ``scored/total`` says how many that is. A rate
     (every value 0 or 1) gets a Wilson interval, other scores a bootstrap percentile interval.
     """
-    from ragwacht import stats
-
     mid = metric.id
     results = [c.metrics.get(mid) for c in cases]
     values = [r.value for r in results if r is not None and r.value is not None]

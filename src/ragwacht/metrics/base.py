@@ -174,7 +174,7 @@ def register(cls: type[Metric]) -> type[Metric]:
 
 def _ensure_builtin() -> None:
     # Importing the modules registers their metrics; heavy deps inside are imported lazily.
-    import ragwacht.metrics.builtin  # noqa: F401
+    import ragwacht.metrics.builtin  # noqa: F401  # lazy: the built-in metrics register themselves and import this module
 
 
 def registry() -> dict[str, type[Metric]]:

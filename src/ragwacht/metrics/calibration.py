@@ -32,6 +32,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ragwacht import __version__
 from ragwacht.errors import ConfigError, JudgeError
 from ragwacht.metrics.judges.base import Verdict, Verification, Verifier
 
@@ -305,7 +306,7 @@ def bootstrap_ci(
 
     Resamples where the statistic is undefined are dropped; None when fewer than half remain.
     """
-    import numpy as np
+    import numpy as np  # lazy: heavy (numpy)
 
     n = len(y_true)
     if n < 2:
@@ -571,8 +572,6 @@ def save_calibration(
     project_dir: str | Path | None = None,
 ) -> Path:
     """Store ``run`` for the verifier's judge, merging with earlier data sets in the file."""
-    from ragwacht import __version__
-
     judge_id = str(getattr(verifier, "id", "judge"))
     path = Path(out) if out is not None else calibration_path(judge_id, project_dir)
     result = CalibrationResult(

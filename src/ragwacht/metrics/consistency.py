@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Literal
 from ragwacht.errors import ConfigError
 from ragwacht.metrics import _text
 from ragwacht.metrics.base import Metric, ScoreInput, register
+from ragwacht.metrics.correctness import BASELINES, cached_embedder, cosine, rescale
 from ragwacht.metrics.refusal import detect_refusal
 from ragwacht.records import MetricResult, Response
 
@@ -66,14 +67,12 @@ class Consistency(Metric):
         super().__init__(similarity=similarity, model=model, baseline=baseline)
         self.similarity = similarity
         self.model = model
-        from ragwacht.metrics.correctness import BASELINES
 
         self.baseline = float(BASELINES.get(model, 0.0) if baseline is None else baseline)
 
     def _similarities(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
         if self.similarity == "jaccard":
             return [jaccard_similarity(a, b) for a, b in pairs]
-        from ragwacht.metrics.correctness import cached_embedder, cosine, rescale
 
         texts = sorted({t for p in pairs for t in p})
         vecs = dict(zip(texts, cached_embedder(self.model).embed(texts), strict=True))

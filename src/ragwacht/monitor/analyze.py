@@ -31,6 +31,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ragwacht.datasets.models import GoldenCase, GoldenSet
 from ragwacht.metrics.base import ScoreInput
+from ragwacht.metrics.citations import CitationCorrectness
+from ragwacht.metrics.faithfulness import Faithfulness, default_verifier
 from ragwacht.metrics.refusal import detect_refusal
 from ragwacht.monitor.models import Interaction
 from ragwacht.records import Response, RetrievedContext
@@ -217,7 +219,7 @@ def _pct(values: list[float], q: float) -> float | None:
 
 def binomial_greater(k: int, n: int, p: float) -> float:
     """P(X >= k) for X ~ Binomial(n, p): the one-sided p-value of 'rate above p'."""
-    from scipy.stats import binom
+    from scipy.stats import binom  # lazy: heavy (scipy)
 
     return float(binom.sf(k - 1, n, p))
 
@@ -281,8 +283,6 @@ def _day_seed(seed: int, day: str) -> int:
 def _judge(
     interactions: list[Interaction], scored: list[Scored], chosen: set[int], verifier: Any
 ) -> None:
-    from ragwacht.metrics.citations import CitationCorrectness
-    from ragwacht.metrics.faithfulness import Faithfulness
 
     faith = Faithfulness(verifier=verifier)
     cites = CitationCorrectness(verifier=verifier)
@@ -414,8 +414,6 @@ def analyze(
         The day and week windows with their alerts and the scored interactions.
 
     """
-    from ragwacht.metrics.faithfulness import default_verifier
-
     cfg = config or MonitorConfig()
     verifier = verifier or default_verifier()
     gold_q = [c.question for c in golden.cases]
@@ -532,7 +530,7 @@ def _test_window(
     if len(now) < cfg.min_window or len(before) < cfg.min_window:
         w.p_values["retrieval_score_drop"] = None
         return
-    from scipy.stats import mannwhitneyu
+    from scipy.stats import mannwhitneyu  # lazy: heavy (scipy)
 
     p = float(mannwhitneyu(now, before, alternative="less").pvalue)
     w.p_values["retrieval_score_drop"] = p

@@ -5,14 +5,18 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
+from ragwacht import __version__
+from ragwacht.datasets.io import save_golden_set
 from ragwacht.datasets.models import CaseStatus, DatasetManifest, GoldenCase, GoldenSet, Provenance
 from ragwacht.monitor.analyze import RATE_TESTS, MonitorResult, Window
 from ragwacht.monitor.models import IngestResult, Interaction
+from ragwacht.tracking.mlflow_store import _client, _experiment_id, sanitize_key
 
 TEXTS = {
     "en": {
@@ -122,7 +126,6 @@ def _examples(
 
 
 def _week_key(day: str) -> str:
-    from datetime import date
 
     iso = date.fromisoformat(day).isocalendar()
     return f"{iso.year}-W{iso.week:02d}"
@@ -137,8 +140,6 @@ def write_dashboards(
     lang: str = "nl",
 ) -> list[Path]:
     """One self-contained HTML page per day and week window (jinja2 with autoescape)."""
-    from ragwacht import __version__
-
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("ragwacht.monitor", "templates"),
         autoescape=True,
@@ -212,8 +213,6 @@ def prometheus_text(result: MonitorResult, suite: str) -> str:
 
 def candidate_cases(result: MonitorResult, interactions: list[Interaction]) -> list[GoldenCase]:
     """Refused or weakly answered live questions as ``status: candidate`` golden cases."""
-    from ragwacht import __version__
-
     cfg = result.config
     seen: set[str] = set()
     cases = []
@@ -246,8 +245,6 @@ def candidate_cases(result: MonitorResult, interactions: list[Interaction]) -> l
 
 def write_candidates(cases: list[GoldenCase], out: Path, suite: str) -> Path:
     """A golden-set folder of candidates, for ``ragwacht datasets`` and people to review."""
-    from ragwacht.datasets.io import save_golden_set
-
     manifest = DatasetManifest(
         name=f"{suite}-live-candidates",
         description="Questions from live traffic the bot refused or answered weakly; review "
@@ -292,10 +289,7 @@ def log_mlflow(
         The MLflow run id.
 
     """
-    from mlflow.entities import Metric, Param, RunTag
-
-    from ragwacht import __version__
-    from ragwacht.tracking.mlflow_store import _client, _experiment_id, sanitize_key
+    from mlflow.entities import Metric, Param, RunTag  # lazy: heavy (MLflow)
 
     client, uri = _client(tracking_uri, project_root)
     exp = _experiment_id(client, f"{suite}/monitor", uri, project_root)

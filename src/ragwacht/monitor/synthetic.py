@@ -24,6 +24,10 @@ from typing import Any
 
 import numpy as np
 
+from ragwacht.datasets.io import load_golden_set
+from ragwacht.demo.bot import DemoBot
+from ragwacht.demo.corpus import load_corpus
+
 PARAPHRASES = (
     "{q}",
     "Kunt u mij vertellen: {lq}",
@@ -108,9 +112,6 @@ def build_pool(
         ``{"normal": [...], "degraded": [...], "new_topic": [...]}``.
 
     """
-    from ragwacht.demo.bot import DemoBot
-    from ragwacht.demo.corpus import load_corpus
-
     bot = DemoBot()
     passages = load_corpus()
     rng = np.random.default_rng(12345)
@@ -273,8 +274,6 @@ def write_week(records: list[dict[str, Any]], out: Path, *, otel_every: int = 10
 
 def main(argv: list[str] | None = None) -> None:
     """Write one generated week of logs (see the module docstring)."""
-    from ragwacht.datasets.io import load_golden_set
-
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dataset", default="datasets/registers-demo")
     ap.add_argument("--out", required=True, type=Path)

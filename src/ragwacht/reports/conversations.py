@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from ragwacht.records import RunRecord
 
@@ -168,66 +167,3 @@ def conversation_counts(record: RunRecord) -> dict[str, int]:
         "turns": sum(c.turns for c in convs),
         "turns_passed": sum(c.passed_turns for c in convs),
     }
-
-
-def conversation_markdown(record: RunRecord) -> str | None:
-    """One Markdown line for the CI summary, or None when the run has no conversations."""
-    n = conversation_counts(record)
-    if not n:
-        return None
-    # Conversation ids are untrusted text: md_code keeps Markdown in them inert.
-    from ragwacht.reports.markdown import md_code
-
-    failing = [
-        f"{md_code(c.conversation_id)} (turn {c.first_failing_turn})"
-        for c in record.conversations
-        if c.first_failing_turn is not None
-    ]
-    line = (
-        f"Conversations: {n['conversations_passed']}/{n['conversations']} passed every turn · "
-        f"turns: {n['turns_passed']}/{n['turns']} passed"
-    )
-    if failing:
-        line += " · first failing: " + ", ".join(failing[:10])
-    return line
-
-
-def add_junit_conversations(root: Any, record: RunRecord, *, timestamp: str, hostname: str) -> None:
-    """Add a ``<suite>.conversations`` testsuite: one testcase per conversation.
-
-    A conversation fails when a turn did not pass (the message names the first) and its
-    counts are properties, so CI dashboards can count conversations and turns.
-    """
-    if not record.conversations:
-        return
-    import xml.etree.ElementTree as ET
-
-    from ragwacht.reports.junit import _properties, _suite, xml_text
-
-    sid = len(root.findall("testsuite"))
-    suite = _suite(
-        root, f"{record.suite}.conversations", timestamp=timestamp, hostname=hostname, sid=sid
-    )
-    _properties(suite, dict(conversation_counts(record)))
-    for c in record.conversations:
-        tc = ET.SubElement(
-            suite,
-            "testcase",
-            {
-                "name": xml_text(c.conversation_id, 500),
-                "classname": xml_text(f"{record.suite}.conversations", 500),
-                "time": "0.000",
-            },
-        )
-        detail = f"{c.passed_turns}/{c.turns} turns passed" + (
-            ""
-            if c.context_retention is None
-            else f"; context kept in {c.retention_kept}/{c.retention_checked} follow-ups"
-        )
-        if c.all_passed:
-            ET.SubElement(tc, "system-out").text = xml_text(detail)
-        else:
-            msg = f"turn {c.first_failing_turn} did not pass; {detail}"
-            el = ET.SubElement(tc, "failure", {"message": xml_text(msg, 1000)})
-            el.set("type", "conversation")
-            el.text = xml_text(", ".join(c.turn_ids))

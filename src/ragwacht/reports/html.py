@@ -39,6 +39,8 @@ from ragwacht.reports.conversations import conversation_view
 from ragwacht.reports.i18n import Translator
 from ragwacht.reports.judges import calibration_sets, missing_languages, run_languages
 from ragwacht.reports.safety import safety_view
+from ragwacht.stats import min_detectable_drop
+from ragwacht.tracking.mlflow_store import sanitize_key
 
 # Display limits that keep a 1,000-case report small (< 5 MB). Each distinct source text is
 # shown once, where it first appears; the distinct texts share SOURCE_BUDGET characters, so a
@@ -1176,7 +1178,6 @@ def _trend(
     """Adapter for ``tracking.list_runs`` output (objects or dicts with ``means``)."""
     if not trend:
         return None
-    from ragwacht.tracking.mlflow_store import sanitize_key
 
     items: list[tuple[Any, str | None, str, Mapping[str, float]]] = []
     for r in trend:
@@ -1250,7 +1251,6 @@ def _detectable(record: RunRecord, gate: GateView, t: Translator) -> DetectView:
     else:
         # The project's rough guide: a one-sided test at 5% with 80% power against a fixed
         # reference; conservative for paired runs, which the gate refines when it has them.
-        from ragwacht.stats import min_detectable_drop
 
         for m, s in scores.items():
             if s.mean is None or s.scored < 1:

@@ -29,7 +29,7 @@ from ragwacht.ci.cases import case_outcome
 from ragwacht.ci.gate import as_gate_result, output_metrics
 from ragwacht.records import GateResult, RunRecord
 from ragwacht.reports._bidi import strip_bidi
-from ragwacht.reports.conversations import add_junit_conversations
+from ragwacht.reports.conversations import conversation_counts
 
 # XML 1.0 allows tab, newline, carriage return and most of Unicode; a chatbot answer may hold
 # anything, so everything else is replaced before it reaches the document.
@@ -245,3 +245,40 @@ def write_junit(
     path = Path(path)
     write_atomic(path, render_junit(record, gate_result, hostname=hostname))
     return path
+
+
+def add_junit_conversations(root: Any, record: RunRecord, *, timestamp: str, hostname: str) -> None:
+    """Add a ``<suite>.conversations`` testsuite: one testcase per conversation.
+
+    A conversation fails when a turn did not pass (the message names the first) and its
+    counts are properties, so CI dashboards can count conversations and turns.
+    """
+    if not record.conversations:
+        return
+    sid = len(root.findall("testsuite"))
+    suite = _suite(
+        root, f"{record.suite}.conversations", timestamp=timestamp, hostname=hostname, sid=sid
+    )
+    _properties(suite, dict(conversation_counts(record)))
+    for c in record.conversations:
+        tc = ET.SubElement(
+            suite,
+            "testcase",
+            {
+                "name": xml_text(c.conversation_id, 500),
+                "classname": xml_text(f"{record.suite}.conversations", 500),
+                "time": "0.000",
+            },
+        )
+        detail = f"{c.passed_turns}/{c.turns} turns passed" + (
+            ""
+            if c.context_retention is None
+            else f"; context kept in {c.retention_kept}/{c.retention_checked} follow-ups"
+        )
+        if c.all_passed:
+            ET.SubElement(tc, "system-out").text = xml_text(detail)
+        else:
+            msg = f"turn {c.first_failing_turn} did not pass; {detail}"
+            el = ET.SubElement(tc, "failure", {"message": xml_text(msg, 1000)})
+            el.set("type", "conversation")
+            el.text = xml_text(", ".join(c.turn_ids))

@@ -18,7 +18,7 @@ from ragwacht.ci.cases import format_value, worst_cases
 from ragwacht.ci.gate import as_gate_result, output_metrics
 from ragwacht.records import GateResult, RuleResult, RunRecord
 from ragwacht.reports._bidi import strip_bidi
-from ragwacht.reports.conversations import conversation_markdown
+from ragwacht.reports.conversations import conversation_counts
 from ragwacht.reports.judges import calibration_sets, missing_languages, run_languages
 
 DEFAULT_LINKS = {
@@ -316,3 +316,23 @@ def append_step_summary(markdown: str, env: Mapping[str, str] | None = None) -> 
     with path.open("a", encoding="utf-8") as fh:
         fh.write(markdown if markdown.endswith("\n") else markdown + "\n")
     return path
+
+
+def conversation_markdown(record: RunRecord) -> str | None:
+    """One Markdown line for the CI summary, or None when the run has no conversations."""
+    n = conversation_counts(record)
+    if not n:
+        return None
+    # Conversation ids are untrusted text: md_code keeps Markdown in them inert.
+    failing = [
+        f"{md_code(c.conversation_id)} (turn {c.first_failing_turn})"
+        for c in record.conversations
+        if c.first_failing_turn is not None
+    ]
+    line = (
+        f"Conversations: {n['conversations_passed']}/{n['conversations']} passed every turn · "
+        f"turns: {n['turns_passed']}/{n['turns']} passed"
+    )
+    if failing:
+        line += " · first failing: " + ", ".join(failing[:10])
+    return line

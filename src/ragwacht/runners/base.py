@@ -15,8 +15,10 @@ from typing import Any, Protocol, runtime_checkable
 
 import httpx
 
+from ragwacht._env import scrub
 from ragwacht.datasets.models import GoldenCase
 from ragwacht.records import RetrievedContext, Usage
+from ragwacht.runners.mapping import MappingError, apply_mapping, describe_keys
 
 # error_kind values a Response can carry.
 ERROR_KINDS = (
@@ -139,8 +141,6 @@ def status_error(
     status: int, headers: httpx.Headers | dict[str, str], body: str, secrets: list[str]
 ) -> AttemptError:
     """The AttemptError for a non-2xx HTTP status: 429 and 5xx are retryable, other 4xx not."""
-    from ragwacht._env import scrub
-
     # Scrubbed before it is cut, or a secret's prefix would survive the cut.
     snippet = scrub(body, secrets)[:300].strip().replace("\n", " ")
     retry_after = parse_retry_after(httpx.Headers(headers).get("retry-after"))
@@ -155,8 +155,6 @@ def status_error(
 
 def transport_error(exc: Exception, secrets: list[str]) -> AttemptError:
     """The AttemptError for an httpx transport failure."""
-    from ragwacht._env import scrub
-
     detail = str(exc).strip()
     name = type(exc).__name__
     what = f"{name}: {detail}" if detail else name
@@ -185,19 +183,23 @@ def build_runner(profile: Any, options: Any, *, transport: Any = None) -> Runner
     """
     kind = profile.type
     if kind == "http":
-        from ragwacht.runners.http import HttpRunner
+        from ragwacht.runners.http import HttpRunner  # lazy: runner modules import this one
 
         return HttpRunner(profile, options, transport=transport)
     if kind == "openai-chat":
-        from ragwacht.runners.openai_chat import OpenAIChatRunner
+        from ragwacht.runners.openai_chat import (
+            OpenAIChatRunner,  # lazy: runner modules import this one
+        )
 
         return OpenAIChatRunner(profile, options, transport=transport)
     if kind == "python":
-        from ragwacht.runners.python_callable import PythonRunner
+        from ragwacht.runners.python_callable import (
+            PythonRunner,  # lazy: runner modules import this one
+        )
 
         return PythonRunner(profile, options)
     if kind == "mcp":
-        from ragwacht.runners.mcp_tool import McpRunner
+        from ragwacht.runners.mcp_tool import McpRunner  # lazy: runner modules import this one
 
         return McpRunner(profile, options)
     raise ValueError(f"unknown profile type {kind!r}")  # pragma: no cover - validated earlier
@@ -211,8 +213,6 @@ def finish_mapping(mapping: Any, doc: Any, *, status_code: int | None = None) ->
             the profile declares one) matches nothing.
 
     """
-    from ragwacht.runners.mapping import MappingError, apply_mapping, describe_keys
-
     try:
         mapped = apply_mapping(mapping, doc)
     except MappingError as exc:

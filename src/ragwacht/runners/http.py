@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import aiohttp
 import httpx
+import yarl
 
 from ragwacht import __version__
 from ragwacht._env import scrub, secret_values
+from ragwacht.runners._aiohttp_transport import translate
 from ragwacht.runners._wire import (
     ACCEPT_ENCODING,
     MAX_REDIRECTS,
@@ -95,11 +98,13 @@ class HttpRunner:
         transport = self._transport
         if transport is None and self.profile.stream is None:
             try:
-                from ragwacht.runners._aiohttp_transport import new_session
+                from ragwacht.runners._aiohttp_transport import (
+                    new_session,  # lazy: optional dependency, checked where it is used
+                )
             except ImportError:  # httpx's own pool works too, at a higher CPU cost
                 pass
             else:
-                import yarl
+                import yarl  # lazy: optional dependency, checked where it is used
 
                 # Every request of a body template is JSON (a Content-Type the profile sets
                 # wins, as on the httpx path); set once here instead of merged per request.
@@ -124,7 +129,9 @@ class HttpRunner:
         )
         if transport is None:
             try:
-                from ragwacht.runners._aiohttp_transport import AiohttpTransport
+                from ragwacht.runners._aiohttp_transport import (
+                    AiohttpTransport,  # lazy: optional dependency, checked where it is used
+                )
             except ImportError:  # httpx's own pool works too, at a higher CPU cost
                 pass
             else:
@@ -256,10 +263,6 @@ class HttpRunner:
         Same contract as the httpx path: errors become the same AttemptErrors. A 2xx body is
         returned undecoded; the executor decodes it once the next request is on its way.
         """
-        import aiohttp
-
-        from ragwacht.runners._aiohttp_transport import translate
-
         body, params = self._request_parts(request)
         data = None
         if body is not None:
@@ -295,8 +298,6 @@ class HttpRunner:
 
     def _redirect_target(self, resp: Any, home: Any, status: int) -> Any:
         """Where a redirect of the fast path may go, or the AttemptError that it may not."""
-        import yarl
-
         where = resp.headers.get("Location", "")
         try:
             target = resp.url.join(yarl.URL(where)) if where else None
@@ -394,7 +395,9 @@ class HttpRunner:
                         ) from exc
                 if deltas or (last is not None and merged.answer is None):
                     merged.answer = "".join(deltas)
-                from ragwacht.runners.mapping import describe_keys
+                from ragwacht.runners.mapping import (
+                    describe_keys,  # lazy: optional dependency, checked where it is used
+                )
 
                 return result_from_mapped(
                     mapping, merged, last, status_code=resp.status_code, describe=describe_keys

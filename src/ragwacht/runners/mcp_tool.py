@@ -59,7 +59,7 @@ class McpRunner:
 
     def __init__(self, profile: McpProfile, options: Any) -> None:
         try:
-            import mcp
+            import mcp  # lazy: optional (MCP SDK)
         except ImportError as exc:  # pragma: no cover - a core dependency
             raise MissingDependencyError("mcp", purpose="mcp endpoints") from exc
         if not hasattr(mcp, "Client"):
@@ -103,8 +103,10 @@ class McpRunner:
         if self._url is not None:
             if not self._headers:
                 return self._url
-            from mcp.client.streamable_http import streamable_http_client
-            from mcp.shared._httpx_utils import create_mcp_http_client
+            from mcp.client.streamable_http import (
+                streamable_http_client,  # lazy: optional (MCP SDK)
+            )
+            from mcp.shared._httpx_utils import create_mcp_http_client  # lazy: optional (MCP SDK)
 
             return streamable_http_client(
                 self._url, http_client=create_mcp_http_client(headers=self._headers)

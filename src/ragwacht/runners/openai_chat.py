@@ -44,7 +44,7 @@ class OpenAIChatRunner:
 
     def __init__(self, profile: OpenAIChatProfile, options: Any, *, transport: Any = None) -> None:
         try:
-            import openai
+            import openai  # lazy: optional (backends)
         except ImportError as exc:  # pragma: no cover - a core dependency
             raise MissingDependencyError("openai", purpose="openai-chat endpoints") from exc
         self.profile = profile
@@ -153,7 +153,9 @@ class OpenAIChatRunner:
                 **p.params,
             )
         except oa.APIStatusError as exc:
-            from ragwacht.runners.base import status_error
+            from ragwacht.runners.base import (
+                status_error,  # lazy: optional dependency, checked where it is used
+            )
 
             body = exc.response.text if exc.response is not None else str(exc)
             raise status_error(exc.status_code, exc.response.headers, body, self._secrets) from exc

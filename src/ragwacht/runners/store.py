@@ -20,8 +20,12 @@ from typing import IO, Any
 
 from pydantic import ValidationError
 
+from ragwacht._env import secret_values
 from ragwacht._io import write_atomic
+from ragwacht.errors import ConfigError
 from ragwacht.records import Response
+from ragwacht.runners._wire import location, url_secrets
+from ragwacht.runners.templating import env_names, has_env_ref, resolve_env
 
 log = logging.getLogger(__name__)
 
@@ -120,11 +124,6 @@ def resolved_endpoint(profile: Any) -> dict[str, str]:
     hidden, so no secret value enters a key. Variables that are unset are left out: building
     the runner reports them.
     """
-    from ragwacht._env import secret_values
-    from ragwacht.errors import ConfigError
-    from ragwacht.runners._wire import location, url_secrets
-    from ragwacht.runners.templating import env_names, has_env_ref, resolve_env
-
     azure = getattr(profile, "azure", None)
     candidates = {
         "url": getattr(profile, "url", None),

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ragwacht.datasets.io import save_golden_set
 from ragwacht.datasets.models import (
     DatasetManifest,
     ExpectedBehavior,
@@ -432,9 +433,6 @@ def write_probe_set(ps: ProbeSet, directory: str | Path, *, force: bool = False)
         ConfigError: The folder holds other files and ``force`` is not set.
 
     """
-    from ragwacht.datasets.io import save_golden_set
-    from ragwacht.datasets.models import GoldenSet
-
     out = Path(directory)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"{out} is a file", file=out, hint="give a folder for --to")

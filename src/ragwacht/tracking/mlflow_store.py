@@ -13,9 +13,11 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import httpx
 from pydantic import BaseModel
 
 from ragwacht.records import RunRecord
+from ragwacht.tracking.ci_env import ci_context
 
 if TYPE_CHECKING:  # pragma: no cover
     from mlflow.tracking import MlflowClient
@@ -78,8 +80,6 @@ def _quiet_mlflow_env() -> None:
 
 def _check_reachable(uri: str) -> None:
     if uri.startswith(("http://", "https://")):
-        import httpx
-
         try:
             httpx.get(uri.rstrip("/") + "/health", timeout=5.0)
         except httpx.HTTPError as exc:
@@ -90,7 +90,7 @@ def _client(tracking_uri: str | None, project_root: Path | None) -> tuple[Mlflow
     _quiet_mlflow_env()
     uri = tracking_uri or resolve_tracking_uri(project_root)
     _check_reachable(uri)
-    from mlflow.tracking import MlflowClient
+    from mlflow.tracking import MlflowClient  # lazy: heavy (mlflow)
 
     return MlflowClient(tracking_uri=uri), uri
 
@@ -202,7 +202,7 @@ def _chunks(items: list[Any], n: int) -> Iterable[list[Any]]:
 
 def _log_dataset(client: MlflowClient, run_id: str, record: RunRecord) -> None:
     # The dataset is identified by ragwacht's own digest, so MLflow shows exactly which cases.
-    from mlflow.entities import Dataset, DatasetInput, InputTag
+    from mlflow.entities import Dataset, DatasetInput, InputTag  # lazy: heavy (mlflow)
 
     m = record.manifest
     ds = Dataset(
@@ -229,7 +229,7 @@ def log_run(
 ) -> str | None:
     """Log a record to MLflow; return the MLflow run id, or None (with a warning) on failure."""
     try:
-        from mlflow.entities import Metric, Param, RunTag
+        from mlflow.entities import Metric, Param, RunTag  # lazy: heavy (mlflow)
 
         client, uri = _client(tracking_uri, project_root)
         exp_id = _experiment_id(client, record.suite, uri, project_root)
@@ -357,8 +357,6 @@ def baseline_branch(branch: str | None) -> str | None:
 
     Used by both the baseline lookup and the trend, so they always agree.
     """
-    from ragwacht.tracking.ci_env import ci_context
-
     ctx = ci_context(use_git=False)
     if ctx.get("pr") and ctx.get("base_branch"):
         return ctx["base_branch"]
@@ -438,7 +436,7 @@ def log_comparison(
 ) -> str | None:
     """Log a comparison as a parent run with one child run per variant."""
     try:
-        from mlflow.entities import Metric, RunTag
+        from mlflow.entities import Metric, RunTag  # lazy: heavy (mlflow)
 
         client, uri = _client(tracking_uri, project_root)
         exp_id = _experiment_id(client, comparison.suite, uri, project_root)

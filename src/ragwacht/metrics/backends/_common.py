@@ -17,6 +17,7 @@ import httpx
 
 from ragwacht.errors import ConfigError
 from ragwacht.metrics.base import Metric, ScoreInput
+from ragwacht.metrics.judges.factory import make_verifier, parse_judge_config
 from ragwacht.records import MetricResult
 
 _TELEMETRY_OFF = {
@@ -88,8 +89,6 @@ class BackendMetric(Metric):
     def __init__(self, verifier: Any = None, judge: dict[str, Any] | None = None, **options: Any):
         super().__init__(verifier=verifier, judge=judge, **options)
         if verifier is None and judge is not None:
-            from ragwacht.metrics.judges.factory import make_verifier, parse_judge_config
-
             verifier = make_verifier(parse_judge_config(judge, field="judge"))
         if verifier is None or not hasattr(verifier, "endpoint"):
             raise ConfigError(
@@ -113,7 +112,7 @@ class BackendMetric(Metric):
 
     async def openai_client(self, meter: CallMeter) -> tuple[Any, str]:
         """An AsyncOpenAI client for the judge endpoint that reports to ``meter``."""
-        import openai
+        import openai  # lazy: optional (backends)
 
         base_url, model, key = await self.verifier.endpoint()
         http = httpx.AsyncClient(

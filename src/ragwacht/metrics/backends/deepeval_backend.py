@@ -17,14 +17,15 @@ from typing import Any, ClassVar
 from ragwacht.errors import JudgeError, MissingDependencyError
 from ragwacht.metrics.backends._common import BackendMetric, CallMeter, telemetry_off
 from ragwacht.metrics.base import ScoreInput, register
+from ragwacht.metrics.judges.llm import parse_json_reply
 
 
 def _deepeval() -> Any:
     telemetry_off()
     try:
-        import deepeval.metrics as metrics
-        from deepeval.models import DeepEvalBaseLLM
-        from deepeval.test_case import LLMTestCase
+        import deepeval.metrics as metrics  # lazy: heavy (deepeval)
+        from deepeval.models import DeepEvalBaseLLM  # lazy: heavy (deepeval)
+        from deepeval.test_case import LLMTestCase  # lazy: heavy (deepeval)
     except ImportError:
         raise MissingDependencyError("deepeval", purpose="deepeval:* metrics") from None
     return metrics, DeepEvalBaseLLM, LLMTestCase
@@ -33,7 +34,6 @@ def _deepeval() -> Any:
 def _model(client: Any, model: str, max_tokens: int, json_mode: str) -> Any:
     """A deepeval model that calls an OpenAI-compatible endpoint with ``client``."""
     _, base, _ = _deepeval()
-    from ragwacht.metrics.judges.llm import parse_json_reply
 
     class OpenAICompatible(base):  # type: ignore[misc, valid-type]
         def __init__(self) -> None:

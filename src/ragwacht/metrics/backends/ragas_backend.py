@@ -17,8 +17,8 @@ from ragwacht.metrics.base import ScoreInput, register
 def _ragas() -> Any:
     telemetry_off()
     try:
-        import ragas.metrics.collections as collections
-        from ragas.llms.base import llm_factory
+        import ragas.metrics.collections as collections  # lazy: heavy (ragas)
+        from ragas.llms.base import llm_factory  # lazy: heavy (ragas)
     except ImportError:
         raise MissingDependencyError("ragas", purpose="ragas:* metrics") from None
     return collections, llm_factory

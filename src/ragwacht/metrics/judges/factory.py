@@ -119,26 +119,36 @@ def make_verifier(cfg: JudgeConfig, *, cache_dir: Path | None = None) -> Verifie
 
     """
     if isinstance(cfg, LexicalJudgeConfig):
-        from ragwacht.metrics.judges.lexical import LexicalVerifier
+        from ragwacht.metrics.judges.lexical import (
+            LexicalVerifier,  # lazy: load only the judge backend the suite names
+        )
 
         try:
             return LexicalVerifier(**cfg.options)
         except TypeError as exc:
             raise ConfigError(f"bad option for the lexical judge: {exc}", field="options") from exc
     if isinstance(cfg, LocalLLMJudgeConfig):
-        from ragwacht.metrics.judges.local_llm import LocalLLMVerifier
+        from ragwacht.metrics.judges.local_llm import (
+            LocalLLMVerifier,  # lazy: load only the judge backend the suite names
+        )
 
         return LocalLLMVerifier(cfg, cache_dir=cache_dir)
     if isinstance(cfg, LLMJudgeConfig):
-        from ragwacht.metrics.judges.llm import LLMVerifier
+        from ragwacht.metrics.judges.llm import (
+            LLMVerifier,  # lazy: load only the judge backend the suite names
+        )
 
         return LLMVerifier(cfg, cache_dir=cache_dir)
     if isinstance(cfg, NLIJudgeConfig):
-        from ragwacht.metrics.judges.nli import NLIVerifier
+        from ragwacht.metrics.judges.nli import (
+            NLIVerifier,  # lazy: load only the judge backend the suite names
+        )
 
         return NLIVerifier(cfg)
     if isinstance(cfg, LearnedJudgeConfig):
-        from ragwacht.metrics.judges.learned import LearnedVerifier
+        from ragwacht.metrics.judges.learned import (
+            LearnedVerifier,  # lazy: load only the judge backend the suite names
+        )
 
         return LearnedVerifier(
             model=cfg.model,

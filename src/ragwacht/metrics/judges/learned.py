@@ -32,6 +32,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ragwacht.embeddings import EmbeddingCache, make_embedder, user_cache_path
 from ragwacht.errors import ConfigError, MissingDependencyError
 from ragwacht.metrics.claims import split_claims
 from ragwacht.metrics.judges.base import ClaimVerdict, Verdict, Verification
@@ -162,7 +163,6 @@ class _Embeddings:
     """Claim and sentence vectors through the packaged embedder, cached by text."""
 
     def __init__(self, spec: str | None, *, persist: bool = True) -> None:
-        from ragwacht.embeddings import EmbeddingCache, make_embedder, user_cache_path
 
         embedder = make_embedder(spec)
         self.model_id = embedder.model_id
@@ -174,7 +174,7 @@ class _Embeddings:
 
     def best_similarity(self, claims: Sequence[str], sentences: Sequence[str]) -> list[float]:
         """For each claim, the highest cosine similarity with any of ``sentences``."""
-        import numpy as np
+        import numpy as np  # lazy: heavy (numpy)
 
         if not claims:
             return []
@@ -485,8 +485,8 @@ def fit(
 
     """
     try:
-        import numpy as np
-        from sklearn.linear_model import LogisticRegression
+        import numpy as np  # lazy: heavy (numpy)
+        from sklearn.linear_model import LogisticRegression  # lazy: heavy (scikit-learn)
     except ImportError as exc:  # pragma: no cover - a declared dependency
         raise MissingDependencyError("scikit-learn", purpose="training the learned judge") from exc
     if len({it.label for it in items}) < 2:
@@ -550,7 +550,7 @@ def build_model_file(
     variants: dict[str, LogisticModel], data: Sequence[TrainingData], *, version: str
 ) -> LearnedModelFile:
     """Wrap fitted variants with their provenance."""
-    import sklearn
+    import sklearn  # lazy: heavy (scikit-learn)
 
     return LearnedModelFile(
         version=version,

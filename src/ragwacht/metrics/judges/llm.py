@@ -37,6 +37,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ragwacht.errors import ConfigError, JudgeError
+from ragwacht.metrics.claims import split_claims
 from ragwacht.metrics.judges.base import ClaimVerdict, Verdict, Verification
 from ragwacht.metrics.judges.cache import JudgeCache, cache_key
 from ragwacht.metrics.judges.config import LLMJudgeConfig, LocalLLMJudgeConfig
@@ -304,7 +305,7 @@ class LLMVerifier:
             self._client_lock = asyncio.Lock()
         async with self._client_lock:
             if self._client is None:
-                import openai
+                import openai  # lazy: heavy (openai)
 
                 base_url = await self.resolve_base_url()
                 http = httpx.AsyncClient(
@@ -344,7 +345,7 @@ class LLMVerifier:
 
     async def _chat(self, messages: list[dict[str, str]], **kw: Any) -> Any:
         """One chat completion with bounded retries on 429, 5xx, timeouts and lost connections."""
-        import openai
+        import openai  # lazy: heavy (openai)
 
         client = await self.client()
         if self._sem is None:
@@ -533,7 +534,6 @@ class LLMVerifier:
     # -- methods ----------------------------------------------------------------------------
 
     def _split(self, answer: str, lang: str) -> list[str]:
-        from ragwacht.metrics.claims import split_claims
 
         return list(split_claims(answer, lang))[: self.cfg.max_claims]
 

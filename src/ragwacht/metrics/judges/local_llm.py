@@ -63,7 +63,7 @@ class LocalLLMServer:
             assert self.base_url is not None
             return self.base_url
         try:
-            import xllamacpp as xlc
+            import xllamacpp as xlc  # lazy: heavy (xllamacpp)
         except ImportError:
             raise MissingDependencyError(
                 "xllamacpp", extra="local-llm", purpose="the local-llm judge"

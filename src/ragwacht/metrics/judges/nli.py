@@ -23,6 +23,7 @@ from typing import Any
 
 from ragwacht._env import offline_model_env
 from ragwacht.errors import ConfigError, JudgeError, MissingDependencyError
+from ragwacht.metrics.claims import split_claims
 from ragwacht.metrics.judges.base import ClaimVerdict, Verdict, Verification
 from ragwacht.metrics.judges.config import NLIJudgeConfig
 
@@ -73,7 +74,9 @@ class NLIVerifier:
             if self._encoder is None:
                 offline_model_env()
                 try:
-                    from sentence_transformers import CrossEncoder
+                    from sentence_transformers import (
+                        CrossEncoder,  # lazy: heavy (sentence-transformers)
+                    )
                 except ImportError:
                     raise MissingDependencyError(
                         "sentence-transformers", purpose="the nli judge"
@@ -114,7 +117,7 @@ class NLIVerifier:
         enc = self.load()
         if not pairs:
             return []
-        import torch
+        import torch  # lazy: heavy (torch)
 
         scores = enc.predict(
             pairs,
@@ -193,8 +196,6 @@ class NLIVerifier:
         self, answer: str, contexts: list[str], *, question: str = "", language: str = "nl"
     ) -> Verification:
         """Split ``answer`` into claims (rule-based) and verify them."""
-        from ragwacht.metrics.claims import split_claims
-
         return await self.verify_claims(list(split_claims(answer, language)), contexts)
 
     async def verify_claims(
