@@ -19,7 +19,10 @@ app = typer.Typer(
 def save(
     run_record: Path = typer.Argument(..., help="run.json written by `ragwacht run`."),
     to: Path | None = typer.Option(
-        None, "--to", help="Target file (default: ci/baselines/<suite>.json)."
+        None,
+        "--to",
+        help="Target file (default: where the suite's gate looks: its baseline.file, else "
+        "ci/baselines/<suite>.json under its project root).",
     ),
     full: bool = typer.Option(
         False, "--full", help="Keep answers, contexts and claim details (larger file)."
@@ -27,9 +30,14 @@ def save(
 ) -> None:
     """Save a run record as the baseline file the gate compares with."""
     from ragwacht.ci.baseline import save_baseline  # lazy: CLI start-up
+    from ragwacht.evals.baseline import baseline_file, suite_of_record  # lazy: CLI start-up
     from ragwacht.records import RunRecord  # lazy: CLI start-up
 
     record = RunRecord.load(run_record)
+    if to is None:
+        # The file `ragwacht run` will read, rooted at the suite's project, not the cwd.
+        spec = suite_of_record(record, near=run_record)
+        to = baseline_file(spec, record.variant) if spec is not None else None
     path = save_baseline(record, to, slim=not full)
     typer.echo(f"baseline for {record.suite}/{record.variant} written to {path}")
 

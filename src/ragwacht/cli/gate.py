@@ -3,25 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from ragwacht.errors import ConfigError
 
 
-def _load_policy(policy: Path | None, record: object) -> object:
+def _load_policy(policy: Path | None, record: object, record_file: Path) -> object:
     from ragwacht.ci.policy import load_policy, parse_policy  # lazy: CLI start-up
 
     metrics = list(getattr(record, "summary", {}) or {})
     if policy is not None:
         return load_policy(policy, metrics=metrics)
-    suite_path = getattr(getattr(record, "manifest", None), "suite_path", None)
-    if suite_path and Path(suite_path).is_file():
-        from ragwacht.evals.spec import load_suite  # lazy: CLI start-up
+    from ragwacht.evals.baseline import suite_of_record  # lazy: CLI start-up
 
-        spec = load_suite(suite_path)
-        if spec.gate:
-            return parse_policy(spec.gate, file=spec.path, metrics=metrics)
+    spec = suite_of_record(record, near=record_file)  # type: ignore[arg-type]
+    if spec is not None and spec.gate:
+        return parse_policy(spec.gate, file=spec.path, metrics=metrics)
     raise ConfigError(
         "no gate policy: the record's suite file has no gate: section or cannot be found",
         field="--policy",
@@ -30,48 +29,38 @@ def _load_policy(policy: Path | None, record: object) -> object:
 
 
 def _load_baseline(
-    choice: str | None, record: object, tracking_uri: str | None
-) -> tuple[object, str | None, str | None]:
-    """The baseline record, where it came from, and why it could not be obtained (or None).
+    choice: str | None, record: Any, tracking_uri: str | None, record_file: Path
+) -> Any:
+    """The baseline lookup for ``record``, by the same resolver as ``ragwacht run``.
 
-    A file of another suite or variant is refused (exit 2), as ``ragwacht run`` refuses it;
-    an MLflow that cannot be asked is returned as an error so that the gate fails closed.
+    The record's suite, when its file can be found, roots the MLflow store and the baseline
+    file at its project root and names the base branch. A file of another suite or variant is
+    refused (exit 2), as ``ragwacht run`` refuses it; an MLflow that cannot be asked is an
+    error in the lookup, so that the gate fails closed.
     """
-    from ragwacht.evals.run import check_baseline_matches, scrub_uri  # lazy: CLI start-up
-    from ragwacht.records import RunRecord  # lazy: CLI start-up
+    from ragwacht.evals.baseline import (  # lazy: CLI start-up
+        resolve_baseline,
+        suite_of_record,
+    )
 
-    rec = record
-    if choice in (None, "", "none"):
-        return None, None, None
-    if choice != "mlflow":
-        base = RunRecord.load(Path(choice))
-        check_baseline_matches(base, rec.suite, rec.variant, choice)  # type: ignore[attr-defined]
-        return base, f"file {choice}", None
-    try:
-        from ragwacht.tracking import find_baseline  # lazy: CLI start-up
-    except ImportError as exc:
-        raise ConfigError(
-            "baseline lookup in MLflow is not available in this installation",
-            field="--baseline",
-            hint="pass a baseline file instead: --baseline ci/baselines/<suite>.json",
-        ) from exc
-    try:
-        found = find_baseline(
-            rec.suite,  # type: ignore[attr-defined]
-            rec.variant,  # type: ignore[attr-defined]
-            tracking_uri=tracking_uri,
-            exclude_run_id=rec.run_id,  # type: ignore[attr-defined]
-        )
-    except Exception as exc:  # an outage must not switch the regression checks off
-        msg = scrub_uri(f"baseline lookup in MLflow failed ({type(exc).__name__}: {exc})")
-        return None, None, msg + "; fix the tracking server or MLFLOW_TRACKING_URI and rerun"
-    if found is None:
+    if choice in (None, ""):
+        choice = "none"
+    spec = suite_of_record(record, near=record_file) if choice == "mlflow" else None
+    lookup = resolve_baseline(
+        record.suite,
+        record.variant,
+        choice,
+        spec=spec,
+        tracking_uri=tracking_uri,
+        exclude_run_id=record.run_id,
+    )
+    if choice == "mlflow" and lookup.record is None and lookup.error is None:
         raise ConfigError(
             "no baseline run found in MLflow for this suite and variant",
             field="--baseline",
             hint="log a run on the base branch first, or pass --baseline FILE.json / none",
         )
-    return found, f"MLflow run {found.mlflow_run_id or found.run_id}", None
+    return lookup
 
 
 def command(
@@ -104,38 +93,23 @@ def command(
     from rich.console import Console  # lazy: CLI start-up
     from rich.markup import escape  # lazy: CLI start-up
 
-    from ragwacht._io import write_atomic  # lazy: CLI start-up
-    from ragwacht.ci.gate import gate  # lazy: CLI start-up
+    from ragwacht.evals.finish import OutputPaths, finish_run  # lazy: CLI start-up
     from ragwacht.records import RunRecord  # lazy: CLI start-up
-    from ragwacht.reports.annotations import emit_annotations  # lazy: CLI start-up
-    from ragwacht.reports.junit import write_junit  # lazy: CLI start-up
-    from ragwacht.reports.markdown import append_step_summary, render_markdown  # lazy: CLI start-up
-    from ragwacht.reports.openmetrics import render_openmetrics  # lazy: CLI start-up
 
     record = RunRecord.load(run_record)
-    pol = _load_policy(policy, record)
-    base, source, error = _load_baseline(baseline, record, tracking_uri)
-    result = gate(
+    pol = _load_policy(policy, record, run_record)
+    lookup = _load_baseline(baseline, record, tracking_uri, run_record)
+    done = finish_run(
         record,
-        base,  # type: ignore[arg-type]
-        pol,  # type: ignore[arg-type]
-        baseline_error=error,
-        baseline_source=source,
+        policy=pol,  # type: ignore[arg-type]
+        lookup=lookup,
+        record_path=run_record if update_record else None,
+        paths=OutputPaths(
+            junit=junit, markdown=markdown, metrics_txt=metrics_txt, gate_json=json_out
+        ),
     )
-    record.gate = result.model_dump(mode="json")
-    if update_record:
-        record.save(run_record)
-    if junit is not None:
-        write_junit(record, result, junit)
-    md = render_markdown(record, result)
-    if markdown is not None:
-        write_atomic(markdown, md)
-    append_step_summary(md)
-    if metrics_txt is not None:
-        write_atomic(metrics_txt, render_openmetrics(record))
-    if json_out is not None:
-        write_atomic(json_out, result.model_dump_json(indent=1))
-    emit_annotations(record, result)
+    result = done.gate
+    assert result is not None  # a policy was given
     console = Console(highlight=False)
     colour = "green" if result.passed else "red"
     # Messages quote case ids, metric names and exception texts: never Rich markup.

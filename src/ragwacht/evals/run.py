@@ -8,7 +8,6 @@ import importlib.util
 import logging
 import os
 import platform
-import re
 import subprocess
 import sys
 import uuid
@@ -23,17 +22,21 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ragwacht import __version__
 from ragwacht._env import redact_public
-from ragwacht._io import write_atomic
 from ragwacht._yaml import yaml_line
-from ragwacht.ci.baseline import baseline_filename
-from ragwacht.ci.gate import gate
 from ragwacht.ci.policy import parse_policy
 from ragwacht.datasets._cells import neutralise
 from ragwacht.datasets.conversations import expand_conversations
 from ragwacht.datasets.io import load_golden_set
 from ragwacht.datasets.models import GoldenCase, GoldenSet
 from ragwacht.errors import ConfigError, ExitCode, Interrupted, Location, Problem
+from ragwacht.evals.baseline import (
+    BaselineLookup,
+    check_baseline_matches,
+    rel_path,
+    resolve_baseline,
+)
 from ragwacht.evals.conversations import conversation_results
+from ragwacht.evals.finish import MlflowTarget, OutputPaths, finish_run
 from ragwacht.evals.scoring import (
     CHECKPOINT_NAME,
     SCORING_MAX_CHARS,
@@ -48,14 +51,9 @@ from ragwacht.metrics.base import Metric, ScoreInput, create_metric
 from ragwacht.metrics.calibration import find_calibration
 from ragwacht.metrics.judges.factory import make_verifier, parse_judge_config
 from ragwacht.records import CaseResult, JudgeInfo, Manifest, MetricResult, Response, RunRecord
-from ragwacht.reports.annotations import emit_annotations
-from ragwacht.reports.html import write_run_report
-from ragwacht.reports.junit import write_junit
-from ragwacht.reports.markdown import append_step_summary, render_markdown
-from ragwacht.reports.openmetrics import render_openmetrics
 from ragwacht.runners.execute import ExecOptions, ResponseCache, ResponseStore, run_cases
 from ragwacht.runners.profile import load_profile, variant_from_spec
-from ragwacht.tracking import find_baseline, list_runs, log_run
+from ragwacht.tracking import list_runs
 from ragwacht.tracking.ci_env import ci_context
 
 log = logging.getLogger(__name__)
@@ -109,17 +107,6 @@ def _git(*args: str, cwd: Path) -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None
-
-
-def _rel(path: str | Path | None, root: Path) -> str | None:
-    """``path`` relative to the project root when inside it (records travel between machines)."""
-    if path is None:
-        return None
-    p = Path(path).resolve()
-    try:
-        return p.relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return str(p)
 
 
 def _now() -> datetime:
@@ -513,12 +500,12 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
         git_sha=ci.get("git_sha"),
         git_branch=ci.get("branch"),  # ci_context already asked git (never "HEAD")
         suite_name=spec.name,
-        suite_path=_rel(spec.path, root),
+        suite_path=rel_path(spec.path, root),
         suite_hash=spec.suite_hash(),
         dataset_name=gs.manifest.name,
         dataset_version=gs.manifest.version,
         dataset_digest=gs.digest,
-        dataset_path=_rel(gs.path, root),
+        dataset_path=rel_path(gs.path, root),
         dataset_language=gs.manifest.language or spec.lang,
         endpoint_profile=redact_public(profile.public_dict()),
         variant=variant_name,
@@ -559,7 +546,7 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
         raise Interrupted(
             f"interrupted while calling the endpoint: {kept} of {len(cases) * ex.repeats} "
             f"responses are kept in {store.path}; nothing was scored. Continue with "
-            f"`ragwacht run {_rel(spec.path, Path.cwd()) or spec.name} --resume` (same --out "
+            f"`ragwacht run {rel_path(spec.path, Path.cwd()) or spec.name} --resume` (same --out "
             "and --variant): only the missing cases are called"
         ) from None
     n_cached = sum(1 for r in responses if r.cached)
@@ -618,7 +605,7 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
             f"interrupted while scoring {now}: all {len(responses)} responses are kept in "
             f"{store.path}, and the scores of the {len(finished)} finished metrics ({done}) in "
             f"{checkpoint.path}. Continue with "
-            f"`ragwacht run {_rel(spec.path, Path.cwd()) or spec.name} --resume` (same --out "
+            f"`ragwacht run {rel_path(spec.path, Path.cwd()) or spec.name} --resume` (same --out "
             "and --variant): no endpoint call is repeated and finished metrics are not scored "
             "again"
         ) from None
@@ -677,50 +664,38 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
     if explicit_baseline is not None:
         lookup = BaselineLookup(explicit_baseline, source=f"file {opts.baseline}")
     else:
-        lookup = find_suite_baseline(spec, variant_name, opts, exclude_run_id=record.run_id)
+        lookup = resolve_baseline(
+            spec.name,
+            variant_name,
+            opts.baseline,
+            spec=spec,
+            mlflow=opts.mlflow,
+            tracking_uri=opts.tracking_uri,
+            exclude_run_id=record.run_id,
+        )
         record.warnings.extend(lookup.notes)
-    baseline = lookup.record
-    outcome.baseline = baseline
-    if gate_policy is not None:
-        result = gate(
-            record,
-            baseline,
-            gate_policy,
-            baseline_error=lookup.error,
-            baseline_source=lookup.source,
-        )
-        record.gate = result.model_dump(mode="json")
-        outcome.gate = result
-        if opts.gate:
-            outcome.exit_code = int(result.exit_code)
-    record.save(files["record"])
-    trend = _trend(spec, variant_name, opts) if opts.write_report else None
-    files.update(
-        write_outputs(
-            record,
-            outcome.gate,
-            out_dir,
-            lang=opts.lang or spec.lang,
-            baseline=baseline,
-            trend=trend,
-            write_report=opts.write_report,
-            ci_outputs=opts.ci_outputs,
-        )
-    )
-    if opts.mlflow:
-        run_id = log_run(
-            record,
-            artifacts=files,
+    outcome.baseline = lookup.record
+    closed = finish_run(
+        record,
+        policy=gate_policy,
+        lookup=lookup,
+        record_path=files["record"],
+        paths=OutputPaths.in_dir(out_dir, report=opts.write_report, ci=opts.ci_outputs),
+        enforce_gate=opts.gate,
+        lang=opts.lang or spec.lang,
+        trend=_trend(spec, variant_name, opts) if opts.write_report else None,
+        mlflow=MlflowTarget(
             tracking_uri=opts.tracking_uri,
             project_root=spec.project_root,
             kind="partial" if opts.limit else "run",  # a --limit run never becomes a baseline
         )
-        if run_id is None:
-            record.warnings.append(
-                f"MLflow logging failed; the run record is safe at {files['record']}"
-            )
-        record.mlflow_run_id = run_id
-        record.save(files["record"])
+        if opts.mlflow
+        else None,
+        artifacts=files,
+    )
+    outcome.gate = closed.gate
+    outcome.exit_code = closed.exit_code
+    outcome.files = closed.files
     return outcome
 
 
@@ -747,176 +722,6 @@ def _trend(spec: SuiteSpec, variant: str, opts: RunOptions) -> list[Any] | None:
         log.warning("trend from MLflow unavailable: %s", exc)
         return None
     return runs or None
-
-
-def check_baseline_matches(base: RunRecord, suite: str, variant: str, where: str) -> None:
-    """A baseline of another suite or variant would gate against the wrong thing."""
-    if base.suite != suite or base.variant != variant:
-        raise ConfigError(
-            f"baseline is {base.suite}/{base.variant}, this run is {suite}/{variant}",
-            file=where,
-            hint="give the baseline of the same suite and variant",
-        )
-
-
-@dataclass
-class BaselineLookup:
-    """What the baseline search found: a record, nothing yet, or an error (fail closed).
-
-    Attributes:
-        record: the baseline, when one was obtained.
-        source: where it came from (``MLflow run ...``, ``file ...``), for the outputs.
-        error: why the configured baseline could not be obtained; the gate then fails with
-            exit 5 instead of quietly gating on thresholds only.
-        notes: what was looked at, for the record's warnings.
-
-    """
-
-    record: RunRecord | None = None
-    source: str | None = None
-    error: str | None = None
-    notes: list[str] = field(default_factory=list)
-
-
-_USERINFO = re.compile(r"(?<=//)[^/@\s]+@")
-
-
-def scrub_uri(text: str) -> str:
-    """Drop ``user:password@`` from URLs in a message (a tracking URI may carry them)."""
-    return _USERINFO.sub("***@", text)
-
-
-def find_suite_baseline(
-    spec: SuiteSpec,
-    variant: str,
-    opts: RunOptions,
-    *,
-    exclude_run_id: str | None = None,
-) -> BaselineLookup:
-    """Find the baseline: an explicit file, MLflow (newest passing run on the base branch), a file.
-
-    "No baseline yet" (MLflow answered and holds no run, no file configured) is a first run,
-    gated on thresholds only. A baseline that was configured but could not be obtained (MLflow
-    unreachable or failing, ``baseline.file`` missing where it is the source) is an ``error``:
-    the gate fails closed on it rather than passing without its regression checks.
-    """
-    choice = opts.baseline
-    if choice == "none":
-        return BaselineLookup(notes=["--baseline none: gated on thresholds only"])
-    if choice and choice != "mlflow":
-        base = RunRecord.load(Path(choice))
-        check_baseline_matches(base, spec.name, variant, choice)
-        return BaselineLookup(base, source=f"file {choice}")
-    use_mlflow = (choice == "mlflow" or (choice is None and spec.baseline.mlflow)) and opts.mlflow
-    if use_mlflow:
-        try:
-            found = find_baseline(
-                spec.name,
-                variant,
-                branch=spec.baseline.branch,
-                tracking_uri=opts.tracking_uri,
-                exclude_run_id=exclude_run_id,
-                project_root=spec.project_root,
-            )
-        except Exception as exc:  # an outage must not switch the regression checks off
-            msg = scrub_uri(f"baseline lookup in MLflow failed ({type(exc).__name__}: {exc})")
-            log.warning("%s", msg)
-            return BaselineLookup(
-                error=msg + "; fix the tracking server or MLFLOW_TRACKING_URI and rerun",
-                notes=[msg + ": the gate fails closed (exit 5)"],
-            )
-        if found is not None:
-            return BaselineLookup(found, source=f"MLflow run {found.mlflow_run_id or found.run_id}")
-        if choice == "mlflow":
-            return BaselineLookup(
-                notes=["no baseline run in MLflow yet: regression checks were skipped"]
-            )
-    path = baseline_file(spec, variant)
-    if path.exists():
-        from_file = RunRecord.load(path)
-        check_baseline_matches(from_file, spec.name, variant, str(path))
-        return BaselineLookup(from_file, source=f"file {_rel(path, spec.project_root)}")
-    if spec.baseline.file:
-        where = f"baseline.file in {spec.path}" if spec.path else "baseline.file"
-        if use_mlflow:
-            # MLflow answered "nothing yet": a first run. The file was only the fallback.
-            return BaselineLookup(
-                notes=[
-                    f"no baseline run in MLflow yet, and the fallback baseline file {path} "
-                    f"({where}) does not exist: gated on thresholds only"
-                ]
-            )
-        msg = (
-            f"the baseline file {path} ({where}) does not exist; check the path, save one with "
-            f"`ragwacht baseline save RUN.json --to {path}`, or run once with --baseline none"
-        )
-        return BaselineLookup(error=msg, notes=[msg])
-    return BaselineLookup(notes=["no baseline yet: gated on thresholds only"])
-
-
-def load_baseline(
-    spec: SuiteSpec,
-    variant: str,
-    opts: RunOptions,
-    *,
-    exclude_run_id: str | None = None,
-    warnings_out: list[str] | None = None,
-) -> RunRecord | None:
-    """The baseline record, or None; see :func:`find_suite_baseline` for the error cases.
-
-    What was used, and why the first choice was not, is appended to ``warnings_out``.
-    """
-    found = find_suite_baseline(spec, variant, opts, exclude_run_id=exclude_run_id)
-    if warnings_out is not None:
-        warnings_out.extend(found.notes)
-    return found.record
-
-
-def baseline_file(spec: SuiteSpec, variant: str) -> Path:
-    """The suite's baseline file for ``variant`` (named as ``ragwacht baseline save`` names it).
-
-    ``baseline.file`` in the suite, when set, is the default variant's file; other variants
-    sit beside it as ``<stem>.<variant>.json``.
-    """
-    if not spec.baseline.file:
-        return spec.project_root / "ci" / "baselines" / baseline_filename(spec.name, variant)
-    path = spec.resolve(spec.baseline.file)
-    return path if variant == "default" else path.with_name(f"{path.stem}.{variant}{path.suffix}")
-
-
-def load_baseline_file(spec: SuiteSpec, variant: str) -> RunRecord | None:
-    """Load the suite's baseline file for ``variant`` if there is one."""
-    path = baseline_file(spec, variant)
-    return RunRecord.load(path) if path.exists() else None
-
-
-def write_outputs(
-    record: RunRecord,
-    gate_result: Any | None,
-    out_dir: Path,
-    *,
-    lang: str = "nl",
-    baseline: RunRecord | None = None,
-    trend: list[Any] | None = None,
-    write_report: bool = True,
-    ci_outputs: bool = True,
-) -> dict[str, Path]:
-    """Write JUnit XML, Markdown summary, OpenMetrics text and the HTML report."""
-    files: dict[str, Path] = {}
-    files["junit"] = write_junit(record, gate_result, out_dir / "junit.xml")
-    md = render_markdown(record, gate_result)
-    write_atomic(out_dir / "summary.md", md)
-    files["markdown"] = out_dir / "summary.md"
-    if gate_result is not None and ci_outputs:
-        append_step_summary(md)  # only when $GITHUB_STEP_SUMMARY is set
-        emit_annotations(record, gate_result)  # only on GitHub Actions
-    write_atomic(out_dir / "metrics.txt", render_openmetrics(record))
-    files["metrics_txt"] = out_dir / "metrics.txt"
-    if write_report:
-        files["report"] = write_run_report(
-            record, out_dir / "report.html", lang=lang, baseline=baseline, trend=trend
-        )
-    return files
 
 
 def run_suite(suite: str | Path | SuiteSpec, opts: RunOptions | None = None) -> RunOutcome:
