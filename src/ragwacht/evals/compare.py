@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ragwacht import stats
+from ragwacht.ci.policy import parse_policy
 from ragwacht.errors import ConfigError
 from ragwacht.evals.run import RunOptions, run_suite
 from ragwacht.evals.spec import SuiteSpec, load_suite
@@ -264,7 +265,7 @@ def compare_variants(
             ),
         )
         records[v] = outcome.record
-    alpha = float(spec.gate.get("alpha", 0.05)) if isinstance(spec.gate, dict) else 0.05
+    alpha = parse_policy(spec.gate, file=spec.path).alpha  # the gate's own level
     comparison = compare_records(records, reference=variants[0], alpha=alpha)
     files = {"comparison": comparison.save(out / "comparison.json")}
     files["report"] = write_comparison_report(

@@ -52,7 +52,7 @@ from ragwacht.metrics.calibration import find_calibration
 from ragwacht.metrics.judges.factory import make_verifier, parse_judge_config
 from ragwacht.records import CaseResult, JudgeInfo, Manifest, MetricResult, Response, RunRecord
 from ragwacht.runners.execute import ExecOptions, ResponseCache, ResponseStore, run_cases
-from ragwacht.runners.profile import load_profile, variant_from_spec
+from ragwacht.runners.profile import load_profile
 from ragwacht.tracking import list_runs
 from ragwacht.tracking.ci_env import ci_context
 
@@ -448,7 +448,7 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
             field="variants",
             hint=f"choose one of: {', '.join(spec.variant_names())}",
         )
-    variant = variant_from_spec(variant_name, spec.variants.get(variant_name, {}), file=spec.path)
+    variant = spec.variant(variant_name)
     gs = load_golden_set(spec.resolve(spec.dataset))
     cases = expand_conversations(_select_cases(gs, opts.limit))  # one case per turn
     profile = load_profile(spec.resolve(spec.endpoint))

@@ -12,13 +12,17 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     field_validator,
     model_validator,
 )
 
 from ragwacht._yaml import read_yaml, yaml_line
+from ragwacht.ci.policy import parse_policy
 from ragwacht.errors import ConfigError, Location, Problem
+from ragwacht.metrics.judges.factory import parse_judge_config
+from ragwacht.runners.profile import Variant, variant_from_spec
 
 SCHEMA_VERSION = 1
 DEFAULT_VARIANT = "default"
@@ -118,6 +122,7 @@ class SuiteSpec(_Strict):
 
     # Set by load_suite, not part of the YAML.
     path: Path | None = Field(default=None, exclude=True)
+    _variants: dict[str, Variant] = PrivateAttr(default_factory=dict)
 
     @field_validator("schema_version")
     @classmethod
@@ -175,6 +180,12 @@ class SuiteSpec(_Strict):
             for m in ("pyproject.toml", ".git", "ragwacht.yaml")
         )
 
+    def variant(self, name: str) -> Variant:
+        """The parsed variant ``name`` (parsed when the suite loaded; the default is empty)."""
+        if name not in self._variants:
+            self._variants[name] = variant_from_spec(name, self.variants.get(name), file=self.path)
+        return self._variants[name]
+
     def variant_names(self) -> list[str]:
         """Declared variants, the default first."""
         names = list(self.variants) or [DEFAULT_VARIANT]
@@ -229,6 +240,39 @@ def load_suite(path: str | Path) -> SuiteSpec:
                     "paths are relative to the suite file",
                 )
             )
+    problems.extend(_section_problems(spec, text))
     if problems:
         raise ConfigError(problems=problems)
     return spec
+
+
+def _section_problems(spec: SuiteSpec, text: str) -> list[Problem]:
+    """Parse every variant, judge and the gate policy as the suite loads.
+
+    A typo in any of them then fails at once, with file, line and field, not when that part
+    first runs (a variant's typo used to surface only when that variant ran).
+    """
+    problems: list[Problem] = []
+    for name in spec.variant_names():
+        try:
+            spec._variants[name] = variant_from_spec(name, spec.variants.get(name), file=spec.path)
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+    for name, raw in spec.judges.items():
+        try:
+            parse_judge_config(
+                raw,
+                file=spec.path,
+                field=f"judges.{name}",
+                line=yaml_line(text, ["judges", str(name)], key_line=True),
+            )
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+    if spec.gate:
+        # Structure and values now; which metrics the rules may name is checked when the
+        # suite's metrics are built (a rule's metric id depends on their options).
+        try:
+            parse_policy(spec.gate, file=spec.path)
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+    return problems
