@@ -30,9 +30,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ragwacht import __version__
+from ragwacht import __version__, stats
 from ragwacht.errors import ConfigError, JudgeError
 from ragwacht.metrics.judges.base import Verdict, Verification, Verifier
 
@@ -306,15 +307,12 @@ def bootstrap_ci(
 
     Resamples where the statistic is undefined are dropped; None when fewer than half remain.
     """
-    import numpy as np  # lazy: heavy (numpy)
-
     n = len(y_true)
     if n < 2:
         return None
     t = np.asarray(y_true, dtype=bool)
     p = np.asarray(y_pred, dtype=bool)
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, n, size=(resamples, n))
+    idx = stats.bootstrap_indices(n, resamples, seed)
     tt, pp = t[idx], p[idx]
     tp = (tt & pp).sum(axis=1)
     fp = (~tt & pp).sum(axis=1)
@@ -327,9 +325,7 @@ def bootstrap_ci(
             values.append(v)
     if len(values) < resamples / 2:
         return None
-    alpha = (1 - level) / 2
-    lo, hi = np.quantile(np.asarray(values), [alpha, 1 - alpha])
-    return float(lo), float(hi)
+    return stats.percentile_interval(values, level)
 
 
 # -- running a judge ---------------------------------------------------------------------------

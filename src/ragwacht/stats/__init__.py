@@ -4,9 +4,11 @@ All resampling is numpy-vectorised and seeded, so results are reproducible.
 """
 
 from ragwacht.stats.intervals import (
+    bootstrap_indices,
     bootstrap_mean_ci,
     bootstrap_percentile_ci,
     percentile,
+    percentile_interval,
     wilson_interval,
 )
 from ragwacht.stats.paired import (
@@ -20,6 +22,7 @@ from ragwacht.stats.power import min_detectable_drop, paired_min_detectable_drop
 
 __all__ = [
     "PairedResult",
+    "bootstrap_indices",
     "bootstrap_mean_ci",
     "bootstrap_percentile_ci",
     "holm",
@@ -28,6 +31,7 @@ __all__ = [
     "paired_difference",
     "paired_min_detectable_drop",
     "percentile",
+    "percentile_interval",
     "sign_flip_test",
     "wilson_interval",
 ]

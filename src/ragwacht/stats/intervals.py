@@ -74,6 +74,29 @@ def _resample_stat(
     return out
 
 
+def bootstrap_indices(n: int, n_resamples: int, seed: int = 0) -> NDArray[np.int64]:
+    """Row ``r`` holds the item indices of bootstrap resample ``r`` (items drawn with replacement).
+
+    For statistics of paired items that are not a mean (a judge's balanced accuracy over
+    label/prediction pairs): resample the indices here, compute the statistic per row, and
+    take :func:`percentile_interval` of the results.
+    """
+    if n < 1:
+        raise ValueError("no items to resample")
+    rng = np.random.default_rng(seed)
+    return np.asarray(rng.integers(0, n, size=(n_resamples, n)), dtype=np.int64)
+
+
+def percentile_interval(
+    boot: Sequence[float] | FloatArray, confidence: float = 0.95
+) -> tuple[float, float]:
+    """The percentile interval of bootstrap replicates: their ``(1 ± confidence) / 2`` quantiles."""
+    _check_confidence(confidence)
+    alpha = (1.0 - confidence) / 2.0
+    low, high = np.quantile(as_array(boot, "bootstrap replicates"), [alpha, 1.0 - alpha])
+    return float(low), float(high)
+
+
 def _percentile_of_score(boot: FloatArray, score: float) -> float:
     # Mid-rank, as scipy.stats.bootstrap does, so ties (common with binary data) sit centrally.
     return float(((boot < score).sum() + (boot <= score).sum()) / (2.0 * boot.size))
