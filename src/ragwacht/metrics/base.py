@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
+from ragwacht._registry import Registry
 from ragwacht.datasets.models import GoldenCase
 from ragwacht.errors import ConfigError
 from ragwacht.records import MetricResult, MetricStatus, Response
@@ -159,38 +160,57 @@ class Metric:
 
 
 MetricFactory = Callable[..., Metric]
-_REGISTRY: dict[str, type[Metric]] = {}
+
+# The built-in metrics, each loaded (with its module's other metrics) on first use.
+BUILTIN_METRICS: dict[str, str] = {
+    "recall": "ragwacht.metrics.retrieval:Recall",
+    "precision": "ragwacht.metrics.retrieval:Precision",
+    "hit": "ragwacht.metrics.retrieval:Hit",
+    "mrr": "ragwacht.metrics.retrieval:MRR",
+    "ndcg": "ragwacht.metrics.retrieval:NDCG",
+    "map": "ragwacht.metrics.retrieval:MAP",
+    "faithfulness": "ragwacht.metrics.faithfulness:Faithfulness",
+    "hallucination_rate": "ragwacht.metrics.faithfulness:HallucinationRate",
+    "answer_correctness": "ragwacht.metrics.correctness:AnswerCorrectness",
+    "answer_claim_recall": "ragwacht.metrics.correctness:AnswerClaimRecall",
+    "refusal_correctness": "ragwacht.metrics.refusal:RefusalCorrectness",
+    "consistency": "ragwacht.metrics.consistency:Consistency",
+    "citation_correctness": "ragwacht.metrics.citations:CitationCorrectness",
+    "latency_ms": "ragwacht.metrics.operational:LatencyMs",
+    "cost": "ragwacht.metrics.operational:Cost",
+    "pii_leak_rate": "ragwacht.metrics.safety:PiiLeakRate",
+    "injection_success_rate": "ragwacht.metrics.safety:InjectionSuccessRate",
+    "system_prompt_leak_rate": "ragwacht.metrics.safety:SystemPromptLeakRate",
+    "unsafe_answer_rate": "ragwacht.metrics.safety:UnsafeAnswerRate",
+    "ragas:faithfulness": "ragwacht.metrics.backends.ragas_backend:RagasFaithfulness",
+    "ragas:context_recall": "ragwacht.metrics.backends.ragas_backend:RagasContextRecall",
+    "deepeval:faithfulness": "ragwacht.metrics.backends.deepeval_backend:DeepEvalFaithfulness",
+    "deepeval:answer_relevancy": (
+        "ragwacht.metrics.backends.deepeval_backend:DeepEvalAnswerRelevancy"
+    ),
+}
+METRICS: Registry[type[Metric]] = Registry("metric", BUILTIN_METRICS, field="metrics")
 
 
 def register(cls: type[Metric]) -> type[Metric]:
-    """Class decorator that registers a metric under its ``name``."""
+    """Class decorator that registers a metric under its ``name`` (built-ins and plug-ins)."""
     if not cls.name:
         raise TypeError(f"{cls.__name__} has no name")
-    if cls.name in _REGISTRY and _REGISTRY[cls.name] is not cls:
-        raise TypeError(f"metric {cls.name!r} registered twice")
-    _REGISTRY[cls.name] = cls
+    METRICS.register(cls.name, cls)
     return cls
 
 
-def _ensure_builtin() -> None:
-    # Importing the modules registers their metrics; heavy deps inside are imported lazily.
-    import ragwacht.metrics.builtin  # noqa: F401  # lazy: the built-in metrics register themselves and import this module
-
-
 def registry() -> dict[str, type[Metric]]:
-    """All registered metric classes by name."""
-    _ensure_builtin()
-    return dict(_REGISTRY)
+    """All registered metric classes by name (loads every metric module)."""
+    return METRICS.load_all()
 
 
 def metric_class(name: str) -> type[Metric]:
     """Look up a metric class by name (``recall`` or ``recall@5``) or raise ConfigError."""
-    _ensure_builtin()
     base = name.split("@", 1)[0]
-    if base not in _REGISTRY:
-        known = ", ".join(sorted(_REGISTRY))
-        raise ConfigError(f"unknown metric '{name}'", field="metrics", hint=f"use one of: {known}")
-    return _REGISTRY[base]
+    if base not in METRICS:
+        raise METRICS.unknown(base, message=f"unknown metric '{name}'")
+    return METRICS.get(base)
 
 
 def accepted_options(cls: type[Metric]) -> set[str]:

@@ -16,6 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 import httpx
 
 from ragwacht._env import scrub
+from ragwacht._registry import Registry
 from ragwacht.datasets.models import GoldenCase
 from ragwacht.records import RetrievedContext, Usage
 from ragwacht.runners.mapping import MappingError, apply_mapping, describe_keys
@@ -169,6 +170,19 @@ def transport_error(exc: Exception, secrets: list[str]) -> AttemptError:
     return AttemptError("internal", text)
 
 
+# Runner classes by profile ``type``; each takes ``(profile, options, *, transport=None)``.
+RUNNERS: Registry[Callable[..., Runner]] = Registry(
+    "profile type",
+    {
+        "http": "ragwacht.runners.http:HttpRunner",
+        "openai-chat": "ragwacht.runners.openai_chat:OpenAIChatRunner",
+        "python": "ragwacht.runners.python_callable:PythonRunner",
+        "mcp": "ragwacht.runners.mcp_tool:McpRunner",
+    },
+    field="type",
+)
+
+
 def build_runner(profile: Any, options: Any, *, transport: Any = None) -> Runner:
     """The runner for a profile (an already variant-applied profile).
 
@@ -181,28 +195,7 @@ def build_runner(profile: Any, options: Any, *, transport: Any = None) -> Runner
         ConfigError: a referenced environment variable is unset, a module does not import, ...
 
     """
-    kind = profile.type
-    if kind == "http":
-        from ragwacht.runners.http import HttpRunner  # lazy: runner modules import this one
-
-        return HttpRunner(profile, options, transport=transport)
-    if kind == "openai-chat":
-        from ragwacht.runners.openai_chat import (
-            OpenAIChatRunner,  # lazy: runner modules import this one
-        )
-
-        return OpenAIChatRunner(profile, options, transport=transport)
-    if kind == "python":
-        from ragwacht.runners.python_callable import (
-            PythonRunner,  # lazy: runner modules import this one
-        )
-
-        return PythonRunner(profile, options)
-    if kind == "mcp":
-        from ragwacht.runners.mcp_tool import McpRunner  # lazy: runner modules import this one
-
-        return McpRunner(profile, options)
-    raise ValueError(f"unknown profile type {kind!r}")  # pragma: no cover - validated earlier
+    return RUNNERS.get(profile.type)(profile, options, transport=transport)
 
 
 def finish_mapping(mapping: Any, doc: Any, *, status_code: int | None = None) -> CallResult:

@@ -57,7 +57,8 @@ def result_document(result: Any) -> dict[str, Any]:
 class McpRunner:
     """Calls a tool on an MCP server (stdio command or streamable HTTP URL)."""
 
-    def __init__(self, profile: McpProfile, options: Any) -> None:
+    def __init__(self, profile: McpProfile, options: Any, *, transport: Any = None) -> None:
+        # ``transport`` is unused (no HTTP client here): every runner is built alike.
         try:
             import mcp  # lazy: optional (MCP SDK)
         except ImportError as exc:  # pragma: no cover - a core dependency

@@ -56,7 +56,8 @@ def import_callable(spec: str, *, file: str | None = None) -> Any:
 class PythonRunner:
     """Calls a Python function as the endpoint."""
 
-    def __init__(self, profile: PythonProfile, options: Any) -> None:
+    def __init__(self, profile: PythonProfile, options: Any, *, transport: Any = None) -> None:
+        # ``transport`` is unused (no HTTP client here): every runner is built alike.
         self.profile = profile
         self.name = profile.endpoint_key()
         self._fn = import_callable(profile.callable, file=profile.source_path)

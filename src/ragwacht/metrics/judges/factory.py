@@ -3,25 +3,41 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import TypeAdapter, ValidationError
 
+from ragwacht._registry import Registry
 from ragwacht._yaml import read_yaml
 from ragwacht.errors import ConfigError, Problem
 from ragwacht.errors import Location as _Loc
 from ragwacht.metrics.judges.base import Verifier
-from ragwacht.metrics.judges.config import (
-    JudgeConfig,
-    LearnedJudgeConfig,
-    LexicalJudgeConfig,
-    LLMJudgeConfig,
-    LocalLLMJudgeConfig,
-    NLIJudgeConfig,
-)
+from ragwacht.metrics.judges.config import JudgeConfig
 
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(JudgeConfig)
 JUDGE_TYPES = ("lexical", "llm", "local-llm", "nli", "learned")
+
+
+class VerifierClass(Protocol):
+    """A verifier class: builds its verifier from a parsed judge entry."""
+
+    def from_config(self, cfg: Any, *, cache_dir: Path | None = None) -> Verifier:
+        """The verifier for ``cfg``."""
+        ...
+
+
+# Verifier classes by judge ``type``; only the backend a suite names is imported.
+JUDGES: Registry[VerifierClass] = Registry(
+    "judge type",
+    {
+        "lexical": "ragwacht.metrics.judges.lexical:LexicalVerifier",
+        "llm": "ragwacht.metrics.judges.llm:LLMVerifier",
+        "local-llm": "ragwacht.metrics.judges.local_llm:LocalLLMVerifier",
+        "nli": "ragwacht.metrics.judges.nli:NLIVerifier",
+        "learned": "ragwacht.metrics.judges.learned:LearnedVerifier",
+    },
+    field="type",
+)
 
 
 def parse_judge_config(
@@ -118,44 +134,4 @@ def make_verifier(cfg: JudgeConfig, *, cache_dir: Path | None = None) -> Verifie
         cache_dir: folder for the on-disk judge cache of LLM judges (None: no cache).
 
     """
-    if isinstance(cfg, LexicalJudgeConfig):
-        from ragwacht.metrics.judges.lexical import (
-            LexicalVerifier,  # lazy: load only the judge backend the suite names
-        )
-
-        try:
-            return LexicalVerifier(**cfg.options)
-        except TypeError as exc:
-            raise ConfigError(f"bad option for the lexical judge: {exc}", field="options") from exc
-    if isinstance(cfg, LocalLLMJudgeConfig):
-        from ragwacht.metrics.judges.local_llm import (
-            LocalLLMVerifier,  # lazy: load only the judge backend the suite names
-        )
-
-        return LocalLLMVerifier(cfg, cache_dir=cache_dir)
-    if isinstance(cfg, LLMJudgeConfig):
-        from ragwacht.metrics.judges.llm import (
-            LLMVerifier,  # lazy: load only the judge backend the suite names
-        )
-
-        return LLMVerifier(cfg, cache_dir=cache_dir)
-    if isinstance(cfg, NLIJudgeConfig):
-        from ragwacht.metrics.judges.nli import (
-            NLIVerifier,  # lazy: load only the judge backend the suite names
-        )
-
-        return NLIVerifier(cfg)
-    if isinstance(cfg, LearnedJudgeConfig):
-        from ragwacht.metrics.judges.learned import (
-            LearnedVerifier,  # lazy: load only the judge backend the suite names
-        )
-
-        return LearnedVerifier(
-            model=cfg.model,
-            embeddings=cfg.embeddings,
-            embedder=cfg.embedder,
-            threshold=cfg.threshold,
-            compounds=cfg.compounds,
-            split_clauses=cfg.split_clauses,
-        )
-    raise ConfigError(f"unsupported judge config {type(cfg).__name__}")
+    return JUDGES.get(cfg.type).from_config(cfg, cache_dir=cache_dir)

@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -46,6 +46,9 @@ from ragwacht.metrics.judges.learned_features import (
     conflict,
     feature_vector,
 )
+
+if TYPE_CHECKING:
+    from ragwacht.metrics.judges.config import LearnedJudgeConfig
 
 MODEL_SCHEMA_VERSION = 1
 PACKAGED_MODEL = Path(__file__).parent / "models" / "learned-v1.json"
@@ -274,6 +277,18 @@ class LearnedVerifier:
     # its calibration on that team's data then shows.
     weak = True
     prompt_hash: str | None = None
+
+    @classmethod
+    def from_config(cls, cfg: LearnedJudgeConfig, *, cache_dir: Path | None = None) -> Self:
+        """The verifier for a ``type: learned`` judge entry (``cache_dir`` is not used)."""
+        return cls(
+            model=cfg.model,
+            embeddings=cfg.embeddings,
+            embedder=cfg.embedder,
+            threshold=cfg.threshold,
+            compounds=cfg.compounds,
+            split_clauses=cfg.split_clauses,
+        )
 
     def __init__(
         self,

@@ -22,12 +22,17 @@ import re
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 from ragwacht.errors import ConfigError
 from ragwacht.metrics import _text
 from ragwacht.metrics.claims import split_claims, split_passage
 from ragwacht.metrics.judges.base import ClaimVerdict, Verdict, Verification
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from ragwacht.metrics.judges.config import LexicalJudgeConfig
 
 VERSION = "lexical-v2"
 _MIN_PART = 4
@@ -173,6 +178,14 @@ class LexicalVerifier:
     prompt_version: str | None = VERSION
     prompt_hash: str | None = None
     model: str | None = None
+
+    @classmethod
+    def from_config(cls, cfg: LexicalJudgeConfig, *, cache_dir: Path | None = None) -> Self:
+        """The verifier for a ``type: lexical`` judge entry (``cache_dir`` is not used)."""
+        try:
+            return cls(**cfg.options)
+        except TypeError as exc:
+            raise ConfigError(f"bad option for the lexical judge: {exc}", field="options") from exc
 
     def __init__(
         self,

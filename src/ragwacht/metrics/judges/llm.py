@@ -31,7 +31,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -234,6 +234,13 @@ class LLMVerifier:
 
     kind: str = "llm"
     weak: bool = False
+
+    @classmethod
+    def from_config(
+        cls, cfg: LLMJudgeConfig | LocalLLMJudgeConfig, *, cache_dir: Path | None = None
+    ) -> Self:
+        """The verifier for a ``type: llm`` (or, on the subclass, ``local-llm``) judge entry."""
+        return cls(cfg, cache_dir=cache_dir)
 
     def __init__(
         self,

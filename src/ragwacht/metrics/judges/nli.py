@@ -19,13 +19,16 @@ import asyncio
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Self
 
 from ragwacht._env import offline_model_env
 from ragwacht.errors import ConfigError, JudgeError, MissingDependencyError
 from ragwacht.metrics.claims import split_claims
 from ragwacht.metrics.judges.base import ClaimVerdict, Verdict, Verification
 from ragwacht.metrics.judges.config import NLIJudgeConfig
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 _LABELS = ("entailment", "neutral", "contradiction")
 _EVIDENCE_CHARS = 1000
@@ -58,6 +61,11 @@ class NLIVerifier:
     weak = False
     prompt_version: str | None = None
     prompt_hash: str | None = None
+
+    @classmethod
+    def from_config(cls, cfg: NLIJudgeConfig, *, cache_dir: Path | None = None) -> Self:
+        """The verifier for a ``type: nli`` judge entry (``cache_dir`` is not used)."""
+        return cls(cfg)
 
     def __init__(self, cfg: NLIJudgeConfig) -> None:
         self.cfg = cfg
