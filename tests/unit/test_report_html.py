@@ -13,7 +13,6 @@ from typer.testing import CliRunner
 from ragwacht.cli.app import app
 from ragwacht.errors import ConfigError
 from ragwacht.evals.compare import compare_records
-from ragwacht.reports import html as html_report
 from ragwacht.reports import svg
 from ragwacht.reports.html import (
     ClaimView,
@@ -23,6 +22,7 @@ from ragwacht.reports.html import (
     render_run_report,
     write_run_report,
 )
+from ragwacht.reports.html import cases as html_cases
 from ragwacht.reports.i18n import (
     STRINGS,
     Translator,
@@ -379,7 +379,7 @@ def _unique_sources(record):
 
 def test_report_stays_lean_with_unique_sources(monkeypatch):
     # As in a 1,000-case run with 5,000 distinct texts: each gets SOURCE_CHARS_MIN characters.
-    monkeypatch.setattr(html_report, "SOURCE_BUDGET", 1)
+    monkeypatch.setattr(html_cases, "SOURCE_BUDGET", 1)
     small = render_run_report(_unique_sources(build_record(20, seed=3, source_chars=700)))
     large = render_run_report(_unique_sources(build_record(120, seed=3, source_chars=700)))
     per_case = (len(large.encode()) - len(small.encode())) / 100
