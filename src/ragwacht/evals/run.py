@@ -23,7 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from ragwacht import __version__
 from ragwacht._env import redact_public
 from ragwacht._yaml import yaml_line
-from ragwacht.ci.policy import parse_policy
+from ragwacht.ci.policy import GatePolicy, parse_policy
 from ragwacht.datasets._cells import neutralise
 from ragwacht.datasets.conversations import expand_conversations
 from ragwacht.datasets.io import load_golden_set
@@ -52,7 +52,7 @@ from ragwacht.metrics.calibration import find_calibration
 from ragwacht.metrics.judges.factory import make_verifier, parse_judge_config
 from ragwacht.records import CaseResult, JudgeInfo, Manifest, MetricResult, Response, RunRecord
 from ragwacht.runners.execute import ExecOptions, ResponseCache, ResponseStore, run_cases
-from ragwacht.runners.profile import load_profile
+from ragwacht.runners.profile import AnyProfile, Variant, load_profile
 from ragwacht.tracking import list_runs
 from ragwacht.tracking.ci_env import ci_context
 
@@ -433,12 +433,30 @@ def _select_cases(gs: GoldenSet, limit: int | None) -> list[GoldenCase]:
     return gs.cases[:limit] if limit else list(gs.cases)
 
 
-async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
+@dataclass
+class _Plan:
+    """What a run settled before its first endpoint call (every mistake surfaces in ``_plan``)."""
 
+    spec: SuiteSpec
+    variant_name: str
+    variant: Variant
+    golden: GoldenSet
+    cases: list[GoldenCase]
+    profile: AnyProfile
+    cache_identity: dict[str, Any] | None
+    out_dir: Path
+    notes: list[str]
+    verifiers: dict[str, Any]
+    metrics: list[Metric]
+    gate_policy: GatePolicy | None
+    explicit_baseline: RunRecord | None
+    manifest: Manifest
+    console: Console
+
+
+def _plan(spec: SuiteSpec, opts: RunOptions) -> _Plan:
+    """Stage 0: load and check everything (dataset, profile, metrics, judges, gate, baseline)."""
     console = opts.console or Console(stderr=True)
-    # Blocking work (embeddings, NLI, python callables) runs on daemon threads, so that a
-    # metric over its time budget or a Ctrl-C does not leave the process waiting for it.
-    asyncio.get_running_loop().set_default_executor(DaemonExecutor())
     variant_name = opts.variant or (spec.variant_names()[0])
     if variant_name not in spec.variant_names():
         raise ConfigError(
@@ -516,7 +534,39 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
         platform=platform.platform(terse=True),
         started_at=started,
     )
+    return _Plan(
+        spec=spec,
+        variant_name=variant_name,
+        variant=variant,
+        golden=gs,
+        cases=cases,
+        profile=profile,
+        cache_identity=cache_identity,
+        out_dir=out_dir,
+        notes=notes,
+        verifiers=verifiers,
+        metrics=metrics,
+        gate_policy=gate_policy,
+        explicit_baseline=explicit_baseline,
+        manifest=manifest,
+        console=console,
+    )
 
+
+@dataclass
+class _Executed:
+    """The responses of a run, by case id (first repeat first), and what the cache served."""
+
+    by_case: dict[str, list[Response]]
+    n_responses: int
+    store_path: Path
+    cache_note: str | None
+
+
+async def _execute(plan: _Plan, opts: RunOptions) -> _Executed:
+    """Stage 1: call the endpoint for every case (resumable; answers stored as they come)."""
+    spec, cases, profile, variant = plan.spec, plan.cases, plan.profile, plan.variant
+    out_dir, cache_identity, console = plan.out_dir, plan.cache_identity, plan.console
     ex = spec.execution
     exec_opts = ExecOptions(
         concurrency=ex.concurrency,
@@ -563,7 +613,19 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
         by_case.setdefault(r.case_id, []).append(r)
     for rs in by_case.values():
         rs.sort(key=lambda r: r.repeat)
+    return _Executed(by_case, len(responses), store.path, cache_note)
 
+
+async def _score(plan: _Plan, run: _Executed, opts: RunOptions) -> tuple[list[Any], str | None]:
+    """Stage 2: score every case with every metric (checkpointed per metric)."""
+    spec, cases, gs, ex = plan.spec, plan.cases, plan.golden, plan.spec.execution
+    metrics, verifiers, manifest, console = (
+        plan.metrics,
+        plan.verifiers,
+        plan.manifest,
+        plan.console,
+    )
+    out_dir, by_case = plan.out_dir, run.by_case
     # Metrics see answers and passages cut to a bound; the record keeps the full response.
     n_cut = 0
     items = []
@@ -602,8 +664,8 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
         now = next((m.id for m in metrics if m.id not in finished), "?")
         done = ", ".join(finished) or "none"
         raise Interrupted(
-            f"interrupted while scoring {now}: all {len(responses)} responses are kept in "
-            f"{store.path}, and the scores of the {len(finished)} finished metrics ({done}) in "
+            f"interrupted while scoring {now}: all {run.n_responses} responses are kept in "
+            f"{run.store_path}, and the scores of the {len(finished)} finished metrics ({done}) in "
             f"{checkpoint.path}. Continue with "
             f"`ragwacht run {rel_path(spec.path, Path.cwd()) or spec.name} --resume` (same --out "
             "and --variant): no endpoint call is repeated and finished metrics are not scored "
@@ -614,7 +676,14 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
             close = getattr(v, "aclose", None)
             if close is not None:
                 await close()
+    return scored, cut_note
 
+
+def _make_record(plan: _Plan, run: _Executed, scored: list[Any], notes: list[str]) -> RunRecord:
+    """Stage 3: the run record: per-case results, summaries, judges, conversations."""
+    spec, cases, ex, metrics = plan.spec, plan.cases, plan.spec.execution, plan.metrics
+    gate_policy, manifest, by_case = plan.gate_policy, plan.manifest, run.by_case
+    verifiers, variant_name = plan.verifiers, plan.variant_name
     case_results = [
         CaseResult(
             case_id=c.id,
@@ -629,7 +698,7 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
             conversation_id=c.conversation.conversation_id if c.conversation else None,
             turn=c.conversation.turn if c.conversation else None,
         )
-        for c, it, res in zip(cases, items, scored, strict=True)
+        for c, res in zip(cases, scored, strict=True)
     ]
     seed = gate_policy.seed if gate_policy is not None else 0
     n_resamples = gate_policy.n_resamples if gate_policy is not None else 10_000
@@ -649,12 +718,31 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
         cases=case_results,
         summary=summary,
         endpoint_errors=sum(1 for c in case_results if c.response.error is not None),
-        warnings=notes + [n for n in (cache_note, cut_note) if n],
+        warnings=notes,
         judge_errors=sum(1 for c in case_results if any(m.error for m in c.metrics.values())),
         conversations=conversation_results(
             case_results, summary, _case_marks(gate_policy), _gated(gate_policy)
         ),
     )
+    return record
+
+
+async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
+    """Plan -> execute -> score -> record (on disk first) -> finish (baseline, gate, outputs)."""
+    # Blocking work (embeddings, NLI, python callables) runs on daemon threads, so that a
+    # metric over its time budget or a Ctrl-C does not leave the process waiting for it.
+    asyncio.get_running_loop().set_default_executor(DaemonExecutor())
+    plan = _plan(spec, opts)
+    run = await _execute(plan, opts)
+    scored, cut_note = await _score(plan, run, opts)
+    notes = plan.notes + [n for n in (run.cache_note, cut_note) if n]
+    record = _make_record(plan, run, scored, notes)
+    out_dir, variant_name, explicit_baseline = (
+        plan.out_dir,
+        plan.variant_name,
+        plan.explicit_baseline,
+    )
+    gate_policy = plan.gate_policy
     files: dict[str, Path] = {}
     # The record goes to disk before anything else can fail.
     files["record"] = record.save(out_dir / "run.json")
