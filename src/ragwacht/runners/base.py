@@ -7,8 +7,7 @@ open between ``__aenter__`` and ``__aexit__`` (an HTTP client pool, an MCP sessi
 
 from __future__ import annotations
 
-import email.utils
-import time
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -17,6 +16,7 @@ import httpx
 
 from ragwacht._env import scrub
 from ragwacht._registry import Registry
+from ragwacht._retry import retry_after_seconds
 from ragwacht.datasets.models import GoldenCase
 from ragwacht.records import RetrievedContext, Usage
 from ragwacht.runners.mapping import MappingError, apply_mapping, describe_keys
@@ -121,21 +121,12 @@ class Runner(Protocol):
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when is None:
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date).
+
+    Not capped: the executor compares the wait with ``max_retry_after_s`` and gives up when
+    the server asks for longer.
+    """
+    return retry_after_seconds(value, cap_s=math.inf, now=now)
 
 
 def status_error(

@@ -39,6 +39,7 @@ from rich.progress import (
 from rich.text import Text
 
 from ragwacht._env import scrub
+from ragwacht._retry import backoff_delay
 from ragwacht.datasets.conversations import expand_conversations, with_played_history
 from ragwacht.datasets.models import GoldenCase
 from ragwacht.errors import ConfigError
@@ -95,9 +96,7 @@ class ExecOptions(BaseModel):
 
     def backoff(self, retry: int, rng: random.Random | None = None) -> float:
         """Delay before retry number ``retry`` (1-based): exponential with equal jitter."""
-        r = rng or random
-        cap = min(self.backoff_max_s, self.backoff_base_s * 2 ** (retry - 1))
-        return cap / 2 + r.uniform(0, cap / 2)
+        return backoff_delay(retry, base_s=self.backoff_base_s, cap_s=self.backoff_max_s, rng=rng)
 
 
 # Named semaphores and rate limiters, one set per event loop (asyncio primitives are bound to

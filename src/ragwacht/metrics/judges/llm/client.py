@@ -7,17 +7,15 @@ Retry-After, and the counters of what the judge cost and what went wrong.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import logging
 import os
-import random
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from ragwacht._retry import backoff_delay, retry_after_seconds
 from ragwacht.errors import ConfigError, JudgeError
 from ragwacht.metrics.judges.config import LLMJudgeConfig, LocalLLMJudgeConfig
 
@@ -44,20 +42,10 @@ class JudgeStats:
 
 
 def _retry_after(exc: Any, cap: float) -> float | None:
-    """Seconds from a Retry-After header (delta or HTTP date), capped; None when absent."""
+    """Seconds from the Retry-After header of an API error (delta or HTTP date), capped."""
     resp = getattr(exc, "response", None)
     raw = resp.headers.get("retry-after") if resp is not None else None
-    if not raw:
-        return None
-    try:
-        secs = float(raw)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(raw)
-        except (TypeError, ValueError):
-            return None
-        secs = when.timestamp() - time.time()
-    return max(0.0, min(cap, secs))
+    return retry_after_seconds(raw, cap_s=cap)
 
 
 def _short(text: str, n: int = 200) -> str:
@@ -213,9 +201,11 @@ class LLMClient:
                 )
             self.stats.retries += 1
             if wait is None:
-                backoff = min(self.cfg.max_backoff_s, self.cfg.backoff_s * 2 ** (attempt - 1))
-                # Full jitter spreads retries of concurrent cases apart.
-                wait = backoff * (0.5 + random.random() / 2)
+                # Equal jitter (half fixed, half random) spreads retries of concurrent cases
+                # apart.
+                wait = backoff_delay(
+                    attempt, base_s=self.cfg.backoff_s, cap_s=self.cfg.max_backoff_s
+                )
             log.debug("judge %s: %s, retry %d in %.2f s", self.id, detail, attempt, wait)
             await asyncio.sleep(wait)
 
