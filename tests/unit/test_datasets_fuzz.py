@@ -161,3 +161,12 @@ def test_deep_nesting_is_a_config_error(tmp_path: Path) -> None:
         with pytest.raises(ConfigError) as exc:
             load_cases(path)
         assert "nested too deeply" in str(exc.value) or suffix == ".yaml"
+
+
+def test_a_file_whose_own_set_keys_are_wrong_does_not_load(tmp_path: Path) -> None:
+    # Found by the fuzzer: cases that load beside a `name` that validation refuses.
+    path = tmp_path / "c.yaml"
+    path.write_text(json.dumps({"cases": [{"id": "0", "question": "0"}], "name": 3}), "utf-8")
+    _loads_or_config_error(path)
+    with pytest.raises(ConfigError, match="name"):
+        load_cases(path)

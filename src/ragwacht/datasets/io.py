@@ -15,7 +15,13 @@ from pathlib import Path
 
 from ragwacht._io import write_atomic
 from ragwacht.datasets._cells import COLUMNS
-from ragwacht.datasets._check import MANIFEST_NAMES, Loaded, check_records, read_golden_set
+from ragwacht.datasets._check import (
+    MANIFEST_NAMES,
+    Loaded,
+    check_manifest,
+    check_records,
+    read_golden_set,
+)
 from ragwacht.datasets._read import CASE_SUFFIXES, auto_mapping, read_cases_file, source_fields
 from ragwacht.datasets._write import manifest_bytes, writer_for, xlsx_bytes
 from ragwacht.datasets.digest import digest_cases
@@ -88,8 +94,13 @@ def load_cases(path: str | Path) -> list[GoldenCase]:
             file=path,
             hint="give a cases file: " + ", ".join(CASE_SUFFIXES),
         )
-    checked = check_records(read_cases_file(path))
-    _raise_if_problems(checked.problems)
+    raw = read_cases_file(path)
+    problems: list[Problem] = []
+    if raw.header is not None:
+        # The file's own set keys ({name: ..., cases: [...]}) are checked as validation does.
+        check_manifest({"name": path.stem, **raw.header.data}, raw.header, str(path), problems)
+    checked = check_records(raw)
+    _raise_if_problems(problems + checked.problems)
     for w in checked.warnings:
         log.warning("%s", w)
     return checked.cases
