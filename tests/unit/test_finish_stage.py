@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from typer.testing import CliRunner
 
 import ragwacht.evals.baseline as baseline_mod
@@ -20,6 +19,7 @@ from ragwacht.evals.baseline import resolve_baseline, suite_of_record
 from ragwacht.evals.run import RunOptions, run_suite
 from ragwacht.evals.spec import load_suite
 from ragwacht.records import RunRecord
+from tests.helpers.mini_project import mini_project
 
 runner = CliRunner()
 CASES = [
@@ -28,30 +28,15 @@ CASES = [
 ]
 
 
-def _project(root: Path, **suite_over: object) -> Path:
-    root.mkdir()
-    (root / "ragwacht.yaml").write_text("", encoding="utf-8")  # the project marker
-    ds = root / "ds"
-    ds.mkdir()
-    (ds / "dataset.yaml").write_text("name: mini\nlanguage: nl\n", encoding="utf-8")
-    (ds / "cases.jsonl").write_text("\n".join(json.dumps(c) for c in CASES) + "\n", "utf-8")
-    (root / "bot.yaml").write_text(
-        "type: python\ncallable: tests.helpers.counting_bot:answer\n", encoding="utf-8"
+def _project(root: Path) -> Path:
+    return mini_project(
+        root,
+        cases=CASES,
+        suite_dir="suites",
+        marker=True,
+        gate={"rules": [{"metric": "faithfulness", "min": 0.0}]},
+        baseline={"branch": "develop"},
     )
-    suite: dict[str, object] = {
-        "name": "mini",
-        "dataset": "../ds",
-        "endpoint": "../bot.yaml",
-        "metrics": [{"name": "faithfulness", "judge": "j"}],
-        "judges": {"j": "lexical"},
-        "gate": {"rules": [{"metric": "faithfulness", "min": 0.0}]},
-        "baseline": {"branch": "develop"},
-    }
-    suite.update(suite_over)
-    path = root / "suites" / "suite.yaml"
-    path.parent.mkdir()
-    path.write_text(yaml.safe_dump(suite), encoding="utf-8")
-    return path
 
 
 @pytest.fixture

@@ -8,39 +8,15 @@ import json
 from pathlib import Path
 
 import pytest
-import yaml
 
 from ragwacht.errors import ConfigError
 from ragwacht.evals.run import RunOptions, run_suite
 from tests.helpers import counting_bot
-
-CASES = [
-    {"id": "q1", "question": "Wat is de BAG?", "reference_answer": "Een register."},
-    {"id": "q2", "question": "Wat is de WOZ?", "reference_answer": "Een waarde."},
-]
+from tests.helpers.mini_project import mini_project
 
 
 def _project(tmp_path: Path, **suite_over: object) -> Path:
-    ds = tmp_path / "ds"
-    ds.mkdir()
-    (ds / "dataset.yaml").write_text("name: mini\nlanguage: nl\n", encoding="utf-8")
-    (ds / "cases.jsonl").write_text(
-        "\n".join(json.dumps(c) for c in CASES) + "\n", encoding="utf-8"
-    )
-    (tmp_path / "bot.yaml").write_text(
-        "type: python\ncallable: tests.helpers.counting_bot:answer\n", encoding="utf-8"
-    )
-    suite: dict[str, object] = {
-        "name": "mini",
-        "dataset": "ds",
-        "endpoint": "bot.yaml",
-        "metrics": [{"name": "faithfulness", "judge": "j"}],
-        "judges": {"j": "lexical"},
-    }
-    suite.update(suite_over)
-    path = tmp_path / "suite.yaml"
-    path.write_text(yaml.safe_dump(suite), encoding="utf-8")
-    return path
+    return mini_project(tmp_path, **suite_over)
 
 
 def _run(path: Path, tmp_path: Path, **kw: object) -> object:

@@ -4,38 +4,19 @@ file, line and field, before any endpoint is called (not when that variant or ju
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
-import yaml
 
 from ragwacht.errors import ConfigError
 from ragwacht.evals.spec import load_suite
 from ragwacht.runners.profile import Variant
+from tests.helpers.mini_project import mini_project
 
 
 def _suite(tmp_path: Path, **over: object) -> Path:
-    ds = tmp_path / "ds"
-    ds.mkdir()
-    (ds / "dataset.yaml").write_text("name: mini\nlanguage: nl\n", encoding="utf-8")
-    case = {"id": "q1", "question": "Wat is de BAG?", "reference_answer": "Een register."}
-    (ds / "cases.jsonl").write_text(json.dumps(case) + "\n", encoding="utf-8")
-    (tmp_path / "bot.yaml").write_text(
-        "type: python\ncallable: tests.helpers.counting_bot:answer\n", encoding="utf-8"
-    )
-    suite: dict[str, object] = {
-        "name": "mini",
-        "dataset": "ds",
-        "endpoint": "bot.yaml",
-        "metrics": [{"name": "faithfulness", "judge": "j"}],
-        "judges": {"j": "lexical"},
-        "variants": {"default": {}, "no-reranker": {"fields": {"rerank": False}}},
-    }
-    suite.update(over)
-    path = tmp_path / "suite.yaml"
-    path.write_text(yaml.safe_dump(suite, sort_keys=False), encoding="utf-8")
-    return path
+    variants = {"default": {}, "no-reranker": {"fields": {"rerank": False}}}
+    return mini_project(tmp_path, **{"variants": variants, **over})
 
 
 def _problem(path: Path) -> str:
