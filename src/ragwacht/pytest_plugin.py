@@ -43,7 +43,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pytest
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from ragwacht.records import StrictModel
 
 CaseFailures = Literal["report", "fail"]
 CaseStatus = Literal["passed", "failed", "error", "skipped", "flaky"]
@@ -73,11 +75,7 @@ _OWN_MARKS = {
 _NOT_IDENT = re.compile(r"[^A-Za-z0-9_]")
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class CaseVerdict(_Model):
+class CaseVerdict(StrictModel):
     """One golden case as the plugin reports it."""
 
     case_id: str
@@ -93,7 +91,7 @@ class CaseVerdict(_Model):
     ci_high: float | None = None
 
 
-class RuleVerdict(_Model):
+class RuleVerdict(StrictModel):
     """One gate check as the plugin reports it."""
 
     name: str
@@ -103,7 +101,7 @@ class RuleVerdict(_Model):
     properties: list[tuple[str, str]] = Field(default_factory=list)
 
 
-class SessionState(_Model):
+class SessionState(StrictModel):
     """Everything the items need, computed once per session (and shipped to xdist workers)."""
 
     schema_version: int = STATE_VERSION
@@ -195,7 +193,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("ragwacht_mlflow", "log the run to MLflow", type="bool", default=True)
 
 
-class Settings(_Model):
+class Settings(StrictModel):
     """The plugin's settings, from the command line first, then the ini file."""
 
     suite: Path

@@ -27,11 +27,12 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from ragwacht._yaml import read_yaml, yaml_line
 from ragwacht.errors import ConfigError, Location, Problem
 from ragwacht.metrics.base import registry
+from ragwacht.records import StrictModel
 
 # Why 0.07: at 100 cases two runs of an unchanged endpoint whose answers flip on 5-10% of cases
 # differ by 2-3 points (one standard deviation). A 7-point tolerance keeps false alarms below
@@ -42,11 +43,7 @@ DEFAULT_CASE_PASS = 0.5
 _STAT = re.compile(r"^(mean|median|p(100|[1-9]?[0-9]))$")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class GateRule(_Strict):
+class GateRule(StrictModel):
     """One gated metric: thresholds, regression tolerance and the per-case pass mark.
 
     Attributes:
@@ -94,7 +91,7 @@ class GateRule(_Strict):
         return None if self.stat == "mean" else float(self.stat[1:])
 
 
-class GatePolicy(_Strict):
+class GatePolicy(StrictModel):
     """The whole gate: rules plus the statistical settings they share.
 
     Attributes:

@@ -6,8 +6,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ragwacht.records import StrictModel
 
-class ChunkOptions(BaseModel):
+
+class ChunkOptions(StrictModel):
     """How documents are cut into passages.
 
     Attributes:
@@ -38,7 +40,7 @@ class ChunkOptions(BaseModel):
         return self
 
 
-class CorpusPassage(BaseModel):
+class CorpusPassage(StrictModel):
     """One retrievable, citable passage cut from a document.
 
     The id is ``<doc_id>#<chunk>-<hash>``: the document id (the file's path inside the corpus
@@ -47,7 +49,7 @@ class CorpusPassage(BaseModel):
     in a golden set never silently point at changed text.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(frozen=True)
 
     id: str = Field(min_length=1)
     text: str = Field(min_length=1)
@@ -73,10 +75,10 @@ class CorpusPassage(BaseModel):
         return out
 
 
-class FileNote(BaseModel):
+class FileNote(StrictModel):
     """A file that was skipped, or read with a caveat, and why."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(frozen=True)
 
     path: str
     reason: str
@@ -85,8 +87,6 @@ class FileNote(BaseModel):
 
 class IngestResult(BaseModel):
     """Everything one ingestion produced and an account of every file it saw."""
-
-    model_config = ConfigDict(extra="forbid")
 
     passages: list[CorpusPassage]
     files_seen: int

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from ragwacht.datasets.models import (
     CaseStatus,
@@ -45,6 +45,7 @@ from ragwacht.demo.corpus import Passage
 from ragwacht.metrics.judges.cache import JudgeCache, cache_key
 from ragwacht.metrics.judges.llm import parse_json_reply
 from ragwacht.metrics.prompts import Prompt
+from ragwacht.records import StrictModel
 
 Kind = Literal["factual", "synthesis", "refuse", "followup", "rephrase"]
 KINDS: tuple[Kind, ...] = ("factual", "synthesis", "refuse", "followup", "rephrase")
@@ -67,10 +68,10 @@ FILTERS = (
 )
 
 
-class GenerationPlan(BaseModel):
+class GenerationPlan(StrictModel):
     """What to generate and how strictly to filter."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(frozen=True)
 
     n: int = Field(ge=1, le=100_000, description="candidates to keep")
     language: Literal["nl", "en"] = "nl"

@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from ragwacht._io import write_atomic
 from ragwacht.corpus import ingest
@@ -47,7 +47,7 @@ from ragwacht.datasets.models import (
 from ragwacht.errors import ConfigError, Problem
 from ragwacht.errors import Location as _Loc
 from ragwacht.metrics.calibration import binary_scores
-from ragwacht.records import RunRecord
+from ragwacht.records import RunRecord, StrictModel
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 DECISIONS_FORMAT = "ragwacht-review-decisions"
@@ -75,11 +75,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # -- decision and label files ------------------------------------------------------------------
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Decision(_Model):
+class Decision(StrictModel):
     """A person's decision on one candidate case."""
 
     id: str = Field(min_length=1)
@@ -98,7 +94,7 @@ class Decision(_Model):
         return self
 
 
-class SetRef(_Model):
+class SetRef(StrictModel):
     """Which candidate set a decisions file is about."""
 
     name: str = ""
@@ -107,7 +103,7 @@ class SetRef(_Model):
     path: str | None = None
 
 
-class Decisions(_Model):
+class Decisions(StrictModel):
     """A saved review: who, when, about which set, and one decision per reviewed case."""
 
     format: Literal["ragwacht-review-decisions"] = "ragwacht-review-decisions"
@@ -118,14 +114,14 @@ class Decisions(_Model):
     decisions: list[Decision]
 
 
-class ClaimLabel(_Model):
+class ClaimLabel(StrictModel):
     """A person's verdict on one claim of an answer."""
 
     claim: str
     supported: bool
 
 
-class AnswerLabel(_Model):
+class AnswerLabel(StrictModel):
     """A person's verdict on one answer of a run."""
 
     id: str = Field(min_length=1)
@@ -134,7 +130,7 @@ class AnswerLabel(_Model):
     note: str | None = None
 
 
-class RunRef(_Model):
+class RunRef(StrictModel):
     """Which run a labels file is about."""
 
     run_id: str
@@ -143,7 +139,7 @@ class RunRef(_Model):
     path: str | None = None
 
 
-class Labels(_Model):
+class Labels(StrictModel):
     """A saved labelling: who, when, about which run, one label per answer."""
 
     format: Literal["ragwacht-review-labels"] = "ragwacht-review-labels"
@@ -633,7 +629,7 @@ def file_kind(path: str | Path) -> Literal["decisions", "labels"]:
 # -- import ------------------------------------------------------------------------------------
 
 
-class ImportResult(_Model):
+class ImportResult(StrictModel):
     """What one ``review import`` did to the golden set."""
 
     target: str
@@ -861,7 +857,7 @@ def import_decisions(
 # -- labels ------------------------------------------------------------------------------------
 
 
-class LabelImport(_Model):
+class LabelImport(StrictModel):
     """What ``review import --labels-out`` wrote."""
 
     out: str
@@ -932,7 +928,7 @@ def import_labels(
     )
 
 
-class Agreement(_Model):
+class Agreement(StrictModel):
     """Cohen's kappa between two people, and the judge's agreement with each."""
 
     reviewers: tuple[str, str]

@@ -4,23 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
 from ragwacht.datasets.models import GoldenSet
+from ragwacht.records import StrictModel
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class CaseChange(_Model):
+class CaseChange(StrictModel):
     """A case present in both versions whose content differs."""
 
     id: str
     fields: list[str]
 
 
-class ManifestChange(_Model):
+class ManifestChange(StrictModel):
     """One ``dataset.yaml`` field that differs."""
 
     field: str
@@ -28,7 +23,7 @@ class ManifestChange(_Model):
     new: Any
 
 
-class DatasetDiff(_Model):
+class DatasetDiff(StrictModel):
     """The difference between two golden sets, matched by case id.
 
     Case order is not a change (the digest ignores it too); ``changed`` lists the fields

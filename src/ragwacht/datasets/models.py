@@ -17,6 +17,7 @@ from pydantic import (
 )
 
 from ragwacht.datasets.digest import digest_cases
+from ragwacht.records import StrictModel
 
 SCHEMA_VERSION = 1
 #: Case fields that exist only for curation and are left out of dumps while unset.
@@ -28,10 +29,6 @@ OPTIONAL_FIELDS = (*CURATION_FIELDS, "turns")
 TURN_SEPARATOR = "#t"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=False)
-
-
 class ExpectedBehavior(StrEnum):
     """What the chatbot should do with a question."""
 
@@ -39,7 +36,7 @@ class ExpectedBehavior(StrEnum):
     REFUSE = "refuse"
 
 
-class GoldContext(_Strict):
+class GoldContext(StrictModel):
     """A passage that answers the question, by document id, optionally with its text."""
 
     doc_id: str = Field(min_length=1)
@@ -54,14 +51,14 @@ class GoldContext(_Strict):
         return None if v is not None and not v.strip() else v
 
 
-class Turn(_Strict):
+class Turn(StrictModel):
     """One earlier turn of a conversation."""
 
     role: Literal["user", "assistant", "system"]
     content: str
 
 
-class ConversationTurn(_Strict):
+class ConversationTurn(StrictModel):
     """One scripted user message of a conversation, with what a good answer to it looks like.
 
     The chatbot's own earlier answers, not scripted ones, are fed back as the history of the
@@ -87,7 +84,7 @@ class ConversationTurn(_Strict):
         return None if v is not None and not v.strip() else v
 
 
-class ConversationRef(BaseModel):
+class ConversationRef(StrictModel):
     """Where a turn case sits in its conversation (kept on the case, never in its dump)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -100,7 +97,7 @@ class ConversationRef(BaseModel):
     )
 
 
-class Provenance(_Strict):
+class Provenance(StrictModel):
     """Where a generated case came from: the passages, the quotes, the generator."""
 
     kind: str = Field(description="factual, synthesis, refuse, followup or rephrase")
@@ -120,7 +117,7 @@ class CaseStatus(StrEnum):
     ACCEPTED = "accepted"
 
 
-class GoldenCase(_Strict):
+class GoldenCase(StrictModel):
     """One curated question with what a good answer looks like.
 
     ``tags`` are free strings; ``key:value`` tags (``topic:woz``, ``lang:nl``,
@@ -225,7 +222,7 @@ class GoldenCase(_Strict):
         return vals[0] if vals else default
 
 
-class DatasetManifest(_Strict):
+class DatasetManifest(StrictModel):
     """``dataset.yaml``: who owns the set and what it is."""
 
     schema_version: int = SCHEMA_VERSION
@@ -240,8 +237,6 @@ class DatasetManifest(_Strict):
 
 class GoldenSet(BaseModel):
     """A loaded golden set: manifest + cases (+ where it came from and its digest)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     manifest: DatasetManifest
     cases: list[GoldenCase]

@@ -6,16 +6,11 @@ import statistics
 from collections import Counter
 from collections.abc import Sequence
 
-from pydantic import BaseModel, ConfigDict
-
 from ragwacht.datasets.models import ExpectedBehavior, GoldenSet
+from ragwacht.records import StrictModel
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class LengthSummary(_Model):
+class LengthSummary(StrictModel):
     """Five numbers about a length distribution."""
 
     min: int
@@ -41,7 +36,7 @@ class LengthSummary(_Model):
         )
 
 
-class DatasetStats(_Model):
+class DatasetStats(StrictModel):
     """Counts that tell whether a golden set covers what it should.
 
     Every count is a number of cases. ``tags`` breaks ``key:value`` tags down by key; tags

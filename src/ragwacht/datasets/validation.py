@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
-
 from ragwacht.datasets._check import read_corpus_ids, read_golden_set
 from ragwacht.datasets.digest import digest_cases
 from ragwacht.errors import Location, Problem
+from ragwacht.records import StrictModel
 
 
-class ValidationReport(BaseModel):
+class ValidationReport(StrictModel):
     """The outcome of validating one golden set.
 
     Attributes:
@@ -23,8 +22,6 @@ class ValidationReport(BaseModel):
         warnings: Suspicious but usable (e.g. a refuse case with gold contexts).
 
     """
-
-    model_config = ConfigDict(extra="forbid")
 
     path: str
     name: str | None = None

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from ragwacht.demo.bm25 import BM25Index
 from ragwacht.demo.corpus import Passage, corpus_digest, default_corpus_path, load_corpus
@@ -52,6 +52,7 @@ from ragwacht.embeddings import (
     user_cache_path,
 )
 from ragwacht.errors import ConfigError
+from ragwacht.records import StrictModel
 
 log = logging.getLogger(__name__)
 
@@ -86,19 +87,15 @@ _FOLLOW_UP = re.compile(
 )
 
 
-class HistoryTurn(BaseModel):
+class HistoryTurn(StrictModel):
     """An earlier turn of the conversation (a follow-up question is searched with it)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     role: Literal["user", "assistant", "system"]
     content: str
 
 
-class ChatRequest(BaseModel):
+class ChatRequest(StrictModel):
     """Body of ``POST /chat`` (and the keyword settings of :meth:`DemoBot.answer`)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     question: str = Field(min_length=1, max_length=4000)
     history: list[HistoryTurn] = Field(default_factory=list)

@@ -20,10 +20,11 @@ from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
 from ragwacht.demo.text import split_sentences
 from ragwacht.errors import ConfigError
+from ragwacht.records import StrictModel
 
 _TEXT_SUFFIXES = (".txt", ".md", ".markdown")
 # Long documents are cut into passages of at most this many words (at paragraph breaks,
@@ -31,10 +32,10 @@ _TEXT_SUFFIXES = (".txt", ".md", ".markdown")
 MAX_PASSAGE_WORDS = 180
 
 
-class Passage(BaseModel):
+class Passage(StrictModel):
     """One retrievable, citable passage."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(frozen=True)
 
     id: str = Field(min_length=1)
     text: str = Field(min_length=1)

@@ -9,8 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     PrivateAttr,
     ValidationError,
@@ -22,6 +20,7 @@ from ragwacht._yaml import read_yaml, yaml_line
 from ragwacht.ci.policy import parse_policy
 from ragwacht.errors import ConfigError, Location, Problem
 from ragwacht.metrics.judges.factory import parse_judge_config
+from ragwacht.records import StrictModel
 from ragwacht.runners.profile import Variant, variant_from_spec
 
 SCHEMA_VERSION = 1
@@ -50,11 +49,7 @@ def check_name(name: str) -> str | None:
     return None
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class MetricSpec(_Strict):
+class MetricSpec(StrictModel):
     """One metric in a suite: its name, the judge it uses and its options.
 
     In YAML either a bare name (``recall@5``) or a mapping whose keys other than ``name`` and
@@ -79,7 +74,7 @@ class MetricSpec(_Strict):
         return data
 
 
-class ExecutionSpec(_Strict):
+class ExecutionSpec(StrictModel):
     """How politely and how persistently to call the endpoint."""
 
     concurrency: int = Field(default=8, ge=1, le=1024)
@@ -95,7 +90,7 @@ class ExecutionSpec(_Strict):
     )
 
 
-class BaselineSpec(_Strict):
+class BaselineSpec(StrictModel):
     """Where the baseline comes from."""
 
     branch: str = "main"
@@ -103,7 +98,7 @@ class BaselineSpec(_Strict):
     mlflow: bool = True
 
 
-class SuiteSpec(_Strict):
+class SuiteSpec(StrictModel):
     """A suite as written in ``evals/<suite>.yaml``; relative paths resolve from that file."""
 
     schema_version: int = SCHEMA_VERSION

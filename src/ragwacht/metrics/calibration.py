@@ -31,22 +31,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from ragwacht import __version__, stats
 from ragwacht.errors import ConfigError, JudgeError
 from ragwacht.metrics.judges.base import Verdict, Verification, Verifier
+from ragwacht.records import StrictModel
 
 SCHEMA_VERSION = 1
 PACKAGED_DIR = Path(__file__).parent / "calibration_data"
 PROJECT_SUBDIR = Path("metrics") / "calibration"
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class LabelledItem(_Model):
+class LabelledItem(StrictModel):
     """One answer with its contexts and whether people judged it hallucinated."""
 
     id: str
@@ -57,7 +54,7 @@ class LabelledItem(_Model):
     dataset: str | None = None
 
 
-class Confusion(_Model):
+class Confusion(StrictModel):
     """Agreement table; positive = hallucinated."""
 
     tp: int = Field(0, description="judge: hallucinated; label: hallucinated")
@@ -71,7 +68,7 @@ class Confusion(_Model):
         return self.tp + self.fp + self.tn + self.fn
 
 
-class BinaryScores(_Model):
+class BinaryScores(StrictModel):
     """Agreement of binary predictions with labels (None where undefined)."""
 
     balanced_accuracy: float | None
@@ -82,7 +79,7 @@ class BinaryScores(_Model):
     confusion: Confusion
 
 
-class DatasetCalibration(_Model):
+class DatasetCalibration(StrictModel):
     """One judge on one labelled data set."""
 
     dataset: str
@@ -129,7 +126,7 @@ class DatasetCalibration(_Model):
     created_at: datetime
 
 
-class CalibrationResult(_Model):
+class CalibrationResult(StrictModel):
     """A judge's calibration on one or more labelled data sets (one JSON file per judge)."""
 
     schema_version: int = SCHEMA_VERSION
@@ -342,7 +339,7 @@ def min_claim_score(v: Verification) -> float | None:
     return min(scores) if scores else None
 
 
-class ItemOutcome(_Model):
+class ItemOutcome(StrictModel):
     """What the judge said about one labelled item."""
 
     id: str

@@ -27,7 +27,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from ragwacht.datasets.models import GoldenCase, GoldenSet
 from ragwacht.metrics.base import ScoreInput
@@ -35,7 +35,7 @@ from ragwacht.metrics.citations import CitationCorrectness
 from ragwacht.metrics.faithfulness import Faithfulness, default_verifier
 from ragwacht.metrics.refusal import detect_refusal
 from ragwacht.monitor.models import Interaction
-from ragwacht.records import Response, RetrievedContext
+from ragwacht.records import Response, RetrievedContext, StrictModel
 
 RATE_TESTS = (
     "refusal_rate",
@@ -47,10 +47,8 @@ RATE_TESTS = (
 SHIFT_TESTS = ("retrieval_score_drop", "question_drift")
 
 
-class MonitorConfig(BaseModel):
+class MonitorConfig(StrictModel):
     """Thresholds, budget and the alert rule's error budget (defaults suit a first week)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     judge_budget_per_day: int = Field(default=50, ge=0)
     alpha: float = Field(default=0.05, gt=0, lt=1)
@@ -80,10 +78,8 @@ class MonitorConfig(BaseModel):
         return self.alpha / (self.horizon * (len(RATE_TESTS) + len(SHIFT_TESTS)))
 
 
-class Alert(BaseModel):
+class Alert(StrictModel):
     """A metric that crossed its threshold in a window, with the test that says so."""
-
-    model_config = ConfigDict(extra="forbid")
 
     window: str
     metric: str
@@ -94,10 +90,8 @@ class Alert(BaseModel):
     rule: str
 
 
-class Scored(BaseModel):
+class Scored(StrictModel):
     """What the monitor worked out about one interaction (all from scrubbed text)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     index: int
     day: str
@@ -112,10 +106,8 @@ class Scored(BaseModel):
     unsupported_claims: list[str] = Field(default_factory=list)
 
 
-class Window(BaseModel):
+class Window(StrictModel):
     """The figures of one day or ISO week."""
-
-    model_config = ConfigDict(extra="forbid")
 
     key: str
     kind: str
@@ -130,10 +122,8 @@ class Window(BaseModel):
     alerts: list[Alert] = Field(default_factory=list)
 
 
-class MonitorResult(BaseModel):
+class MonitorResult(StrictModel):
     """Days and weeks, the alerts, and each scored interaction."""
-
-    model_config = ConfigDict(extra="forbid")
 
     days: list[Window]
     weeks: list[Window]

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from ragwacht.records import StrictModel
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class LoggedContext(_Strict):
+class LoggedContext(StrictModel):
     """One retrieved passage as the chatbot logged it (text already scrubbed)."""
 
     text: str = ""
@@ -19,7 +17,7 @@ class LoggedContext(_Strict):
     score: float | None = None
 
 
-class Interaction(_Strict):
+class Interaction(StrictModel):
     """One logged question and answer, scrubbed of personal data.
 
     ``user`` is a salted hash, never the logged id; ``source`` says where in which file it was.
@@ -41,7 +39,7 @@ class Interaction(_Strict):
     refused: bool | None = None
 
 
-class BadLine(_Strict):
+class BadLine(StrictModel):
     """A log line (or span) that could not be read: where, which field, and what was wrong."""
 
     file: str
@@ -56,7 +54,7 @@ class BadLine(_Strict):
         return f"{where}: {self.message}"
 
 
-class IngestResult(_Strict):
+class IngestResult(StrictModel):
     """Everything read from the logs: the interactions, the bad lines, what was scrubbed."""
 
     interactions: list[Interaction] = Field(default_factory=list)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -43,7 +43,7 @@ from ragwacht._retry import backoff_delay
 from ragwacht.datasets.conversations import expand_conversations, with_played_history
 from ragwacht.datasets.models import GoldenCase
 from ragwacht.errors import ConfigError
-from ragwacht.records import Response, RetrievedContext
+from ragwacht.records import Response, RetrievedContext, StrictModel
 from ragwacht.runners.base import (
     AttemptError,
     CallRequest,
@@ -74,10 +74,8 @@ __all__ = [
 ]
 
 
-class ExecOptions(BaseModel):
+class ExecOptions(StrictModel):
     """How politely and how persistently to call an endpoint."""
-
-    model_config = ConfigDict(extra="forbid")
 
     concurrency: int = Field(default=8, ge=1, le=1024, description="requests in flight")
     rate_limit: float | None = Field(default=None, gt=0, description="attempts per second")

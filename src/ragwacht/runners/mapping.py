@@ -16,9 +16,9 @@ from typing import Annotated, Any
 
 import jmespath
 from jsonpath_ng.ext import parse as jsonpath_parse
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, Field
 
-from ragwacht.records import RetrievedContext, Usage
+from ragwacht.records import RetrievedContext, StrictModel, Usage
 
 JMES_PREFIX = "jmes:"
 
@@ -180,11 +180,7 @@ PathExpr = Annotated[str, AfterValidator(_check_path)]
 """A JSONPath (or ``jmes:`` JMESPath) expression, compiled when validated."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ContextMapping(_Strict):
+class ContextMapping(StrictModel):
     """Fields of one retrieved context, as paths relative to the context item."""
 
     text: PathExpr | None = "text"
@@ -194,7 +190,7 @@ class ContextMapping(_Strict):
     title: PathExpr | None = "title"
 
 
-class UsageMapping(_Strict):
+class UsageMapping(StrictModel):
     """Token counts in the response."""
 
     prompt_tokens: PathExpr | None = None
@@ -202,7 +198,7 @@ class UsageMapping(_Strict):
     total_tokens: PathExpr | None = None
 
 
-class ResponseMapping(_Strict):
+class ResponseMapping(StrictModel):
     """Where each part of a Response is in the endpoint's JSON.
 
     ``answer: null`` declares a retrieval-only endpoint (the answer is recorded as empty).

@@ -25,8 +25,6 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    ConfigDict,
     Field,
     PrivateAttr,
     TypeAdapter,
@@ -46,6 +44,7 @@ from ragwacht._env import (
 from ragwacht._yaml import line_in_file, read_yaml, safe_compose
 from ragwacht.datasets.models import GoldenCase
 from ragwacht.errors import ConfigError, Location, Problem
+from ragwacht.records import StrictModel
 from ragwacht.runners._wire import DEFAULT_MAX_RESPONSE_BYTES
 from ragwacht.runners.mapping import ContextMapping, PathExpr, ResponseMapping, UsageMapping
 from ragwacht.runners.templating import (
@@ -68,10 +67,6 @@ _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 DEFAULT_HTTP_BODY = '{"question": {{ question | tojson }}, "history": {{ history | tojson }}}'
 DEFAULT_MCP_ARGUMENTS = '{"query": {{ question | tojson }}}'
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 def _template_hint(err: str) -> str:
@@ -300,7 +295,7 @@ def _public_headers(headers: dict[str, str]) -> dict[str, str]:
     }
 
 
-class Price(_Strict):
+class Price(StrictModel):
     """Price per 1,000 tokens, used to compute Response.cost when the endpoint reports none."""
 
     prompt_per_1k: float = Field(default=0.0, ge=0)
@@ -320,7 +315,7 @@ class Price(_Strict):
         ) / 1000 * self.completion_per_1k
 
 
-class Variant(_Strict):
+class Variant(StrictModel):
     """A named change to a profile: request fields, headers, endpoint URL, template settings.
 
     ``fields`` are merged into the request body (http), ``extra_body`` (openai-chat), tool
@@ -378,7 +373,7 @@ def _dry_run_json(source: str, fields: dict[str, Any], settings: dict[str, Any])
             raise ValueError(str(exc)) from None
 
 
-class _ProfileBase(_Strict):
+class _ProfileBase(StrictModel):
     schema_version: int = SCHEMA_VERSION
     name: str = Field(default="endpoint", min_length=1)
     description: str = ""
@@ -433,7 +428,7 @@ class _ProfileBase(_Strict):
         )
 
 
-class StreamSpec(_Strict):
+class StreamSpec(StrictModel):
     """Server-sent events: the answer is the concatenation of a delta in each event."""
 
     delta: PathExpr = Field(description="path of the text delta in each event's JSON data")
@@ -506,7 +501,7 @@ class OpenAIResponseMapping(ResponseMapping):
     )
 
 
-class ToolSources(_Strict):
+class ToolSources(StrictModel):
     """Sources passed as the arguments of a tool call the model made (e.g. ``cite_sources``)."""
 
     tool_name: str = Field(min_length=1)
@@ -514,7 +509,7 @@ class ToolSources(_Strict):
     context: ContextMapping = Field(default_factory=ContextMapping)
 
 
-class AzureSettings(_Strict):
+class AzureSettings(StrictModel):
     """Azure OpenAI: resource endpoint, API version and deployment."""
 
     endpoint: Url = Field(min_length=1, description="https://<resource>.openai.azure.com")

@@ -8,18 +8,16 @@ import inspect
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from ragwacht.errors import ConfigError
-from ragwacht.records import Response, RetrievedContext, Usage
+from ragwacht.records import Response, RetrievedContext, StrictModel, Usage
 from ragwacht.runners.base import AttemptError, CallRequest, CallResult
 from ragwacht.runners.profile import PythonProfile, template_variables
 
 
-class CallableOutput(BaseModel):
+class CallableOutput(StrictModel):
     """What a python endpoint may return (as a dict): the answer and what came with it."""
-
-    model_config = ConfigDict(extra="forbid")
 
     answer: str = ""
     contexts: list[RetrievedContext | str] = Field(default_factory=list)

@@ -11,7 +11,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from ragwacht.records import StrictModel
 
 
 class Verdict(StrEnum):
@@ -22,10 +24,8 @@ class Verdict(StrEnum):
     UNVERIFIABLE = "unverifiable"
 
 
-class ClaimVerdict(BaseModel):
+class ClaimVerdict(StrictModel):
     """One claim with its verdict and the best evidence found for it."""
-
-    model_config = ConfigDict(extra="forbid")
 
     claim: str
     verdict: Verdict
@@ -35,10 +35,8 @@ class ClaimVerdict(BaseModel):
     rationale: str | None = None
 
 
-class Verification(BaseModel):
+class Verification(StrictModel):
     """The verifier's output for one answer."""
-
-    model_config = ConfigDict(extra="forbid")
 
     claims: list[ClaimVerdict]
     judge: str

@@ -21,19 +21,16 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from ragwacht.errors import ConfigError
+from ragwacht.records import StrictModel
 
 #: The judging methods of the LLM verifier (see :mod:`ragwacht.metrics.judges.llm`).
 LLMMethod = Literal["claims_verdicts", "split_verdicts", "claim_logprobs"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class LexicalJudgeConfig(_Strict):
+class LexicalJudgeConfig(StrictModel):
     """The lexical heuristic verifier (weak; for extractive bots)."""
 
     type: Literal["lexical"] = "lexical"
@@ -54,7 +51,7 @@ class LexicalJudgeConfig(_Strict):
         return data
 
 
-class _LLMSettings(_Strict):
+class _LLMSettings(StrictModel):
     """Settings shared by ``llm`` and ``local-llm``: how to ask and how hard to try."""
 
     model: str = Field(default="local", description="model name sent to the API")
@@ -166,7 +163,7 @@ class LocalLLMJudgeConfig(_LLMSettings):
         return path
 
 
-class NLIJudgeConfig(_Strict):
+class NLIJudgeConfig(StrictModel):
     """A cross-encoder NLI model (sentence-transformers ``CrossEncoder``) by name or path."""
 
     type: Literal["nli"] = "nli"
@@ -186,7 +183,7 @@ class NLIJudgeConfig(_Strict):
     )
 
 
-class LearnedJudgeConfig(_Strict):
+class LearnedJudgeConfig(StrictModel):
     """Claim features combined by a small calibrated model (see ``judges/learned.py``)."""
 
     type: Literal["learned"] = "learned"

@@ -30,7 +30,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from ragwacht.embeddings import EmbeddingCache, make_embedder, user_cache_path
 from ragwacht.errors import ConfigError, MissingDependencyError
@@ -46,6 +46,7 @@ from ragwacht.metrics.judges.learned_features import (
     conflict,
     feature_vector,
 )
+from ragwacht.records import StrictModel
 
 if TYPE_CHECKING:
     from ragwacht.metrics.judges.config import LearnedJudgeConfig
@@ -58,11 +59,7 @@ CONFLICT_CAP = 0.05
 VARIANT_EMBEDDINGS = "words+embeddings"
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class TrainingData(_Model):
+class TrainingData(StrictModel):
     """One labelled file a model was trained on."""
 
     dataset: str
@@ -72,7 +69,7 @@ class TrainingData(_Model):
     n_claims: int
 
 
-class LogisticModel(_Model):
+class LogisticModel(StrictModel):
     """Standardised logistic regression over named features, with its decision threshold."""
 
     features: list[str]
@@ -104,7 +101,7 @@ class LogisticModel(_Model):
         return min(p, CONFLICT_CAP) if conflict(values) else p
 
 
-class LearnedModelFile(_Model):
+class LearnedModelFile(StrictModel):
     """The shipped (or a team's) model: variants by feature set, and what they learnt from."""
 
     schema_version: int = MODEL_SCHEMA_VERSION
@@ -424,7 +421,7 @@ class LearnedVerifier:
 # -- training ----------------------------------------------------------------------------------
 
 
-class TrainingItem(_Model):
+class TrainingItem(StrictModel):
     """One labelled answer with its claims' features (what :func:`fit` learns from)."""
 
     id: str
