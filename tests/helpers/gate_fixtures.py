@@ -55,5 +55,5 @@ def failing_run() -> tuple[RunRecord, RunRecord, GatePolicy, GateResult]:
         metrics=["faithfulness", "hallucination_rate", "latency_ms"],
     )
     result = gate(now, base, policy)
-    now.gate = result.model_dump(mode="json")
+    now.gate = result
     return now, base, policy, result

@@ -15,10 +15,13 @@ import random
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+from ragwacht.ci.gate import gate
+from ragwacht.ci.policy import parse_policy
 from ragwacht.records import (
     CaseResult,
+    GateResult,
     JudgeInfo,
     Manifest,
     MetricResult,
@@ -359,7 +362,7 @@ def build_record(
     quality: float = 0.85,
     source_chars: int = 480,
     malicious_case: int | None = None,
-    gate: dict[str, Any] | None = None,
+    gate: GateResult | None = None,
     run_id: str | None = None,
     started_at: datetime | None = None,
 ) -> RunRecord:
@@ -481,90 +484,55 @@ def dutch_calibration(tmp_dir: Path, n: int = 24) -> dict[str, Any]:
     return cal
 
 
-def case_passes(case: CaseResult, metric: str, hib: bool = True) -> bool | None:
-    r = case.metrics.get(metric)
-    if r is None or r.value is None:
-        return None
-    return (r.value >= 0.5) if hib else (r.value <= 0.5)
+# Policies under which the real gate reaches each verdict on :func:`build_record` runs.
+FAIL_POLICY: dict[str, Any] = {
+    # A loose error budget, so the verdict is about quality (exit 3), not the budget (exit 4).
+    "max_error_rate": 0.5,
+    "min_scored_fraction": 0.5,
+    # 499 sign flips: a drop that no flip pattern reaches has p = 1/500 = 0.002.
+    "n_resamples": 499,
+    "rules": [
+        # Thresholds a run of quality 0.78 misses (faithfulness ~0.74, hallucination ~0.6).
+        {"metric": "faithfulness", "min": 0.85, "regression": False},
+        {"metric": "hallucination_rate", "max": 0.25, "regression": False},
+        # The one regression test (so Holm leaves its p as it is) against a better baseline.
+        {"metric": "answer_correctness", "max_drop": 0.05},
+        {"metric": "latency", "stat": "p95", "max": 4000, "regression": False},
+    ],
+}
+PASS_POLICY: dict[str, Any] = {
+    "max_error_rate": 1.0,
+    "min_scored_fraction": 0.0,
+    "n_resamples": 499,
+    "rules": [
+        {"metric": "faithfulness", "min": 0.0, "max_drop": 1.0},
+        {"metric": "hallucination_rate", "max": 1.0, "max_drop": 1.0},
+        {"metric": "latency", "stat": "p95", "max": 1e9, "regression": False},
+    ],
+}
 
 
 def build_gate(
     record: RunRecord,
     baseline: RunRecord | None = None,
     *,
-    verdict: str = "fail",
-) -> dict[str, Any]:
-    """A serialized gate result in the shape ``ragwacht.ci.gate`` documents."""
-    s = record.summary
-    faith = s["faithfulness"].mean or 0.0
-    halluc = s["hallucination_rate"].mean or 0.0
-    rules = [
-        {
-            "metric": "faithfulness",
-            "kind": "threshold",
-            "stat": "mean",
-            "observed": faith,
-            "limit": 0.85,
-            "op": ">=",
-            "passed": faith >= 0.85 or verdict == "pass",
-        },
-        {
-            "metric": "hallucination_rate",
-            "kind": "threshold",
-            "observed": halluc,
-            "limit": 0.25,
-            "op": "<=",
-            "passed": halluc <= 0.25 or verdict == "pass",
-        },
-        {
-            "metric": "hallucination_rate",
-            "kind": "regression",
-            "observed": halluc,
-            "limit": 0.07,
-            "op": "<=",
-            "baseline": (baseline.summary["hallucination_rate"].mean if baseline else 0.12),
-            "delta": 0.08,
-            "ci_low": 0.03,
-            "ci_high": 0.13,
-            "p_value": 0.0021,
-            "passed": verdict == "pass",
-        },
-        {
-            "metric": "latency",
-            "kind": "threshold",
-            "stat": "p95",
-            "observed": s["latency"].p95,
-            "limit": 4000.0,
-            "op": "<=",
-            "passed": True,
-        },
-    ]
-    flipped_p2f = []
-    flipped_f2p = []
-    if baseline is not None:
-        base = baseline.case_map()
-        for c in record.cases:
-            b = base.get(c.case_id)
-            if b is None:
-                continue
-            now, before = case_passes(c, "faithfulness"), case_passes(b, "faithfulness")
-            if before is True and now is False:
-                flipped_p2f.append({"case_id": c.case_id, "metrics": ["faithfulness"]})
-            elif before is False and now is True:
-                flipped_f2p.append({"case_id": c.case_id, "metrics": ["faithfulness"]})
-    exit_code = {"pass": 0, "fail": 3, "error": 4}[verdict]
-    return {
-        "verdict": verdict,
-        "exit_code": exit_code,
-        "headline": "quality gate " + ("passed" if verdict == "pass" else "failed"),
-        "reasons": [] if verdict == "pass" else ["hallucination_rate rose by 0.08 (p=0.002)"],
-        "rules": rules,
-        "flipped": {"pass_to_fail": flipped_p2f, "fail_to_pass": flipped_f2p},
-        "digest_changed": False,
-        "min_detectable_drop": {"faithfulness": 0.094, "hallucination_rate": 0.118},
-        "n_shared": len(record.cases),
-        "baseline_run_id": baseline.run_id if baseline else None,
-    }
+    verdict: Literal["pass", "fail", "error"] = "fail",
+) -> GateResult:
+    """The real gate's result for ``record`` (against ``baseline``) with the wanted verdict.
+
+    ``fail``: :data:`FAIL_POLICY`, whose thresholds the run misses and whose regression check
+    fails against a better baseline; ``pass``: :data:`PASS_POLICY`, loose enough for any run;
+    ``error``: the fail policy with no error budget, which a run with any endpoint or judge
+    failure exceeds (exit 4).
+    """
+    data = PASS_POLICY if verdict == "pass" else dict(FAIL_POLICY)
+    if verdict == "error":
+        data["max_error_rate"] = 0.0
+    result = gate(record, baseline, parse_policy(data, metrics=list(record.summary)))
+    want = ("fail", 4) if verdict == "error" else (verdict, 0 if verdict == "pass" else 3)
+    got = (result.verdict, result.exit_code)
+    assert got == want, f"the fixture's gate gave {got}, not {want}: {result.headline}"
+    return result
 
 
 def build_trend(record: RunRecord, n: int = 8) -> list[dict[str, Any]]:

@@ -289,9 +289,7 @@ def test_real_gate_wording_is_visible(driver, tmp_path):
 
     base = build_record(40, seed=1, quality=0.92, run_id="base-run-0001")
     rec = build_record(40, seed=2, quality=0.70)
-    rec.gate = gate(rec, base, parse_policy(POLICY, metrics=list(rec.summary))).model_dump(
-        mode="json"
-    )
+    rec.gate = gate(rec, base, parse_policy(POLICY, metrics=list(rec.summary)))
     path = write_run_report(rec, tmp_path / "gate.html", lang="en", baseline=base)
     _load(driver, path)
     verdict = driver.find_element(By.ID, "verdict").text

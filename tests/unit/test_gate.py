@@ -269,10 +269,12 @@ def test_result_round_trips_through_the_record() -> None:
     base = make_record({"faithfulness": [1.0] * 20})
     now = make_record({"faithfulness": [1.0] * 20})
     res = gate(now, base, GatePolicy())
-    now.gate = res.model_dump(mode="json")
-    from ragwacht.records import GateResult
+    now.gate = res
+    from ragwacht.records import GateResult, RunRecord
 
     assert GateResult.model_validate(now.gate) == res
+    # stored as JSON and read back, the record's gate is the same GateResult
+    assert RunRecord.model_validate_json(now.model_dump_json()).gate == res
     assert res.policy["max_drop"] == DEFAULT_MAX_DROP
 
 

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from ragwacht._io import write_atomic
 from ragwacht.ci import GatePolicy, gate
 from ragwacht.ci.cases import is_not_applicable
-from ragwacht.records import SCHEMA_VERSION, MetricResult, MetricStatus, RunRecord
+from ragwacht.records import SCHEMA_VERSION, GateResult, MetricResult, MetricStatus, RunRecord
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_BASELINE = ROOT / "ci" / "baselines" / "registers-demo.json"
@@ -65,6 +65,52 @@ def test_upgraded_baseline_gates_like_itself() -> None:
         c for c in rec.cases if "recall@5" in c.metrics and not c.metrics["recall@5"].scored
     )
     assert is_not_applicable(case, case.metrics["recall@5"])
+
+
+# Fields the gate result gained after its first stored form (the gate of schema-1 records).
+LATER_GATE_FIELDS = (
+    "baseline_variant",
+    "baseline_status",
+    "baseline_source",
+    "baseline_error",
+    "cached_responses",
+    "conversations",
+    "conversations_passed",
+    "turns",
+    "notes",
+)
+
+
+def test_schema_1_record_with_a_stored_gate_loads_it_as_a_gate_result(tmp_path) -> None:
+    raw = json.loads(DEMO_BASELINE.read_text(encoding="utf-8"))
+    assert raw["schema_version"] == 1 and raw["gate"] is None
+    # The real gate's result for the record, stored in its first form (as a dict, without
+    # the fields added since), as a schema-1 record written by an early version holds it.
+    result = gate(RunRecord.load(DEMO_BASELINE), None, GatePolicy())
+    stored = result.model_dump(mode="json")
+    for name in LATER_GATE_FIELDS:
+        stored.pop(name)
+    for gm in stored["metrics"]:
+        gm.pop("min_detectable_paired")
+    assert all(r["kind"] != "baseline" for r in stored["rules"])
+    raw["gate"] = stored
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(raw), encoding="utf-8")
+    rec = RunRecord.load(path)
+    assert isinstance(rec.gate, GateResult)
+    assert rec.gate.verdict == result.verdict and rec.gate.rules == result.rules
+    assert rec.gate.notes == [] and rec.gate.baseline_status is None
+    assert rec.gate.metrics[0].min_detectable_paired is False
+    # the read-only mapping access reads it as the dict form did
+    assert rec.gate["verdict"] == stored["verdict"]
+    assert [r["passed"] for r in rec.gate["rules"]] == [r["passed"] for r in stored["rules"]]
+    assert rec.gate.get("headline") == stored["headline"] and rec.gate.get("reasons") is None
+    assert rec.gate["metrics"][0]["metric"] == stored["metrics"][0]["metric"]
+    with pytest.raises(KeyError):
+        rec.gate["flipped"]
+    # saved again, the gate is written in the current form and reads back the same
+    again = RunRecord.load(rec.save(tmp_path / "new.json"))
+    assert again.gate == rec.gate
 
 
 def test_unknown_schema_version_is_refused(tmp_path) -> None:

@@ -175,20 +175,22 @@ def test_run_report_has_every_section(html_nl, record):
     # gate: failed rule in words, change with p-value and its significance
     assert "Hallucinatiegraad: gemeten" in text
     assert "p = 0,002" in text and "significant" in text
-    assert "Getrouwheid aan de bronnen: ongeveer 0,09" in text
+    faith_mdd = record.gate.metric("faithfulness").min_detectable_drop
+    assert f"Getrouwheid aan de bronnen: ongeveer {fmt_number(faith_mdd, 2, 'nl')}" in text
     # manifest without secrets: the env-var name stays, no token value appears
     assert record.manifest.dataset_digest in text
     assert "DEMO_TOKEN" in text
 
 
 def test_flipped_cases_come_from_the_gate(record, baseline, html_nl):
-    flips = record.gate["flipped"]
-    ids = [f["case_id"] for f in flips["pass_to_fail"] + flips["fail_to_pass"]]
+    flips = record.gate["flips"]
+    pass_to_fail = {cid for f in flips for cid in f["pass_to_fail"]}
+    ids = pass_to_fail | {cid for f in flips for cid in f["fail_to_pass"]}
     assert ids, "fixture should flip some cases"
     section = html_nl[html_nl.index('id="flipped"') : html_nl.index('id="worst"')]
     for cid in ids:
         assert re.sub(r"[<>]", "", cid) in re.sub(r"&lt;|&gt;", "", section)
-    assert section.count("Van goed naar fout") == len(flips["pass_to_fail"])
+    assert section.count("Van goed naar fout") == len(pass_to_fail)
 
 
 def test_worst_cases_are_the_lowest_scoring(html_nl, record):
@@ -280,41 +282,48 @@ def test_report_makes_no_external_reference(html_nl):
 # ---------------------------------------------------------------- gate adapter
 
 
-def test_gate_view_tolerates_shapes():
-    assert gate_view(None).status == "none"
-    assert gate_view({}).present is False
-    g = gate_view({"passed": False, "exit_code": 4})
+def test_gate_view_reads_the_gate_result(record, baseline):
+    assert gate_view(None).status == "none" and gate_view(None).present is False
+    # an exceeded error budget (exit 4) shows as an error, not as a quality failure
+    g = gate_view(build_gate(record, baseline, verdict="error"))
     assert g.status == "error" and g.exit_code == 4
-    g = gate_view(
-        {
-            "verdict": "fail",
-            "rules": [
-                {"metric": "faithfulness", "observed": 0.7, "min": 0.85, "ci": [0.6, 0.8]},
-                "junk",
-                {"metric": "x", "passed": True, "p_value": "n/a"},
-            ],
-            "flipped": [{"case_id": "a", "direction": "pass_to_fail"}, {"direction": "x"}],
-            "min_detectable_drop": 0.12,
-        }
-    )
+    result = record.gate
+    g = gate_view(result)
     assert g.status == "fail"
-    assert [r.metric for r in g.rules] == ["faithfulness", "x"]
-    assert (g.rules[0].ci_low, g.rules[0].ci_high) == (0.6, 0.8)
-    assert g.rules[1].p_value is None and g.rules[1].passed is True
-    assert [(f.case_id, f.direction) for f in g.flips or []] == [("a", "pass_to_fail")]
-    assert g.min_detectable == {"*": 0.12}
-    g = gate_view({"verdict": "pass", "flipped_pass_to_fail": ["c1"], "fail_to_pass": {"c2": "m"}})
-    assert [(f.case_id, f.direction, f.metrics) for f in g.flips or []] == [
-        ("c1", "pass_to_fail", []),
-        ("c2", "fail_to_pass", ["m"]),
-    ]
+    assert [r.metric for r in g.rules] == [r.metric for r in result.rules]
+    reg = next(r for r in result.rules if r.kind == "regression")
+    view = g.rules[result.rules.index(reg)]
+    assert (view.ci_low, view.ci_high) == (reg.ci_low, reg.ci_high)
+    assert view.p_value == reg.p_adjusted and view.passed is False
+    latency = g.rules[next(i for i, r in enumerate(result.rules) if r.metric == "latency")]
+    assert latency.p_value is None and latency.passed is True
+    assert g.min_detectable == {
+        m.metric: m.min_detectable_drop for m in result.metrics if m.min_detectable_drop is not None
+    }
+    # flips of several metrics: one view per case and direction, naming each metric
+    passed = build_gate(record, baseline, verdict="pass")
+    expected: dict[tuple[str, str], list[str]] = {}
+    for f in passed.flips:
+        for cid in f.pass_to_fail:
+            expected.setdefault((cid, "pass_to_fail"), []).append(f.metric)
+        for cid in f.fail_to_pass:
+            expected.setdefault((cid, "fail_to_pass"), []).append(f.metric)
+    assert {"pass_to_fail", "fail_to_pass"} <= {d for _, d in expected}
+    views = gate_view(passed).flips or []
+    assert {(f.case_id, f.direction): f.metrics for f in views} == expected
+    assert len(views) == len(expected)
 
 
-def test_gate_single_detectable_figure_is_a_sentence(record):
-    rec = record.model_copy(update={"gate": {"verdict": "pass", "min_detectable_drop": 0.1}})
+def test_gate_detectable_figures_are_stated(record, baseline):
+    rec = record.model_copy(update={"gate": build_gate(record, baseline, verdict="pass")})
     text = _text(render_run_report(rec, lang="nl"))
     assert "Geslaagd" in text
-    assert "is de kleinste daling die deze set met 80% zekerheid opmerkt ongeveer 0,10" in text
+    assert "met 80% zekerheid opmerkt" in text
+    figures = [m for m in rec.gate.metrics if m.min_detectable_drop is not None]
+    assert figures
+    for m in figures:
+        line = f"{Translator('nl').metric(m.metric)}: ongeveer"
+        assert f"{line} {fmt_number(m.min_detectable_drop, 2, 'nl')}" in text
 
 
 # ---------------------------------------------------------------- charts
@@ -519,7 +528,7 @@ def test_report_reads_the_real_gate_result(baseline):
         }
     )
     result = gate(rec, baseline, policy)
-    rec.gate = result.model_dump(mode="json")
+    rec.gate = result
     view = gate_view(rec.gate)
     assert view.status == ("pass" if result.verdict == "pass" else "fail")
     assert view.exit_code == result.exit_code

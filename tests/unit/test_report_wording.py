@@ -40,7 +40,7 @@ def runs():
     base = build_record(40, seed=1, quality=0.92, run_id="base-run-0001")
     rec = build_record(40, seed=2, quality=0.70)
     result = gate(rec, base, parse_policy(POLICY, metrics=list(rec.summary)))
-    rec.gate = result.model_dump(mode="json")
+    rec.gate = result
     return rec, base, result
 
 
@@ -72,7 +72,7 @@ def test_the_page_does_not_call_a_flagged_drop_undetectable():
     assert rule.drop is not None and gm.min_detectable_drop < rule.drop
     # the unpaired guide would have called this drop undetectable
     assert min_detectable_drop(100, float(before.mean())) > rule.drop
-    rec.gate = result.model_dump(mode="json")
+    rec.gate = result
     text = _text(render_run_report(rec, lang="en", baseline=base))
     assert "the gate's paired test on these 100 shared cases" in text
     assert "SD(d)" in text

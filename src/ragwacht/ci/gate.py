@@ -481,8 +481,7 @@ def gate(
         baseline_source: where the baseline came from, for the outputs.
 
     Returns:
-        The verdict with every check; store ``result.model_dump(mode="json")`` as
-        ``record.gate``.
+        The verdict with every check; store it as ``record.gate``.
 
     Raises:
         ConfigError: a rule names a metric the run did not compute, or a bound is off-scale.
@@ -721,7 +720,11 @@ def _headline(rows: list[RuleResult], budget_ok: bool, budget_msg: str) -> str:
 
 
 def as_gate_result(value: GateResult | dict[str, Any] | None) -> GateResult | None:
-    """A GateResult from a result or its stored form (``RunRecord.gate``)."""
+    """A GateResult from a result or its serialized form (``GateResult.model_dump()``).
+
+    ``RunRecord.gate`` is a GateResult already; the dict form is accepted for library callers
+    that still pass one.
+    """
     if value is None or isinstance(value, GateResult):
         return value
     return GateResult.model_validate(value)

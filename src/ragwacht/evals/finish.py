@@ -149,7 +149,7 @@ def finish_run(
             baseline_error=lookup.error,
             baseline_source=lookup.source,
         )
-        record.gate = result.model_dump(mode="json")
+        record.gate = result
         done.gate = result
         if enforce_gate:
             done.exit_code = int(result.exit_code)

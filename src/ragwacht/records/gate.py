@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from ragwacht.records._base import StrictModel
 
@@ -17,7 +17,29 @@ RuleKind = Literal["threshold", "regression", "scored_fraction", "error_budget",
 BaselineStatus = Literal["used", "none", "unavailable"]
 
 
-class RuleResult(StrictModel):
+class FieldLookup(BaseModel):
+    """Read-only mapping access to a model's fields: ``gate["verdict"]``, ``gate.get("notes")``.
+
+    The compatibility read for scripts written against the dict form that ``RunRecord.gate``
+    had before it became a :class:`GateResult`. It reads fields only (a nested model comes back
+    as the model, which reads the same way); new code uses attributes.
+    """
+
+    def __getitem__(self, key: str) -> Any:
+        """The field ``key``; a KeyError for a name that is not a field."""
+        if key not in type(self).model_fields:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The field ``key``, or ``default`` for a name that is not a field."""
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+
+class RuleResult(StrictModel, FieldLookup):
     """The outcome of one check.
 
     ``passed`` is None when the check could not be evaluated (no baseline, no shared cases);
@@ -49,7 +71,7 @@ class RuleResult(StrictModel):
     message: str
 
 
-class MetricFlips(StrictModel):
+class MetricFlips(StrictModel, FieldLookup):
     """Cases whose per-case pass/fail changed against the baseline, for one metric."""
 
     metric: str
@@ -60,7 +82,7 @@ class MetricFlips(StrictModel):
     mcnemar_p_two_sided: float | None = None
 
 
-class GatedMetric(StrictModel):
+class GatedMetric(StrictModel, FieldLookup):
     """A metric the gate watches, with the settings and evidence it was judged on."""
 
     metric: str
@@ -83,7 +105,7 @@ class GatedMetric(StrictModel):
     )
 
 
-class GateResult(StrictModel):
+class GateResult(StrictModel, FieldLookup):
     """The gate's verdict with every check, stored as ``RunRecord.gate``."""
 
     schema_version: int = GATE_SCHEMA_VERSION

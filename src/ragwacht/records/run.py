@@ -16,6 +16,7 @@ from pydantic import Field, ValidationError
 from ragwacht._io import write_atomic
 from ragwacht.errors import ConfigError
 from ragwacht.records._base import StrictModel
+from ragwacht.records.gate import GateResult
 from ragwacht.records.metric import MetricResult, upgrade_v1_metric
 from ragwacht.records.response import Response
 
@@ -150,7 +151,9 @@ class RunRecord(StrictModel):
     summary: dict[str, MetricSummary] = Field(default_factory=dict)
     endpoint_errors: int = 0
     judge_errors: int = 0
-    gate: dict[str, Any] | None = None
+    gate: GateResult | None = Field(
+        default=None, description="the gate's verdict; None for a run without a gate policy"
+    )
     mlflow_run_id: str | None = None
     warnings: list[str] = Field(default_factory=list)
     conversations: list[ConversationResult] = Field(default_factory=list)

@@ -94,11 +94,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "p95": "95e percentiel",
         "per_case": "per case",
         "detectable": "Welke daling kan deze set zien?",
-        "detectable_text": (
-            "Met {n} cases is de kleinste daling die deze set met 80% zekerheid opmerkt "
-            "ongeveer {drop} (op een schaal van 0 tot 1). Kleinere dalingen zijn niet van ruis "
-            "te onderscheiden; voeg cases toe om fijnere verschillen te zien."
-        ),
         "detectable_intro": (
             "Kleinste daling die deze set ({n} cases) met 80% zekerheid opmerkt, op een schaal "
             "van 0 tot 1. Kleinere dalingen zijn niet van ruis te onderscheiden; voeg cases toe "
@@ -362,11 +357,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "p95": "95th percentile",
         "per_case": "per case",
         "detectable": "What drop can this set detect?",
-        "detectable_text": (
-            "With {n} cases the smallest drop this set detects with 80% power is about {drop} "
-            "(on a scale of 0 to 1). Smaller drops cannot be told apart from noise; add cases to "
-            "see finer differences."
-        ),
         "detectable_intro": (
             "Smallest drop this set ({n} cases) detects with 80% power, on a scale of 0 to 1. "
             "Smaller drops cannot be told apart from noise; add cases to see finer differences."

@@ -8,7 +8,6 @@ One gauge per metric mean, ``ragwacht_<metric>{suite="...",variant="..."} 0.9123
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from ragwacht.records import RunRecord
 
@@ -80,12 +79,11 @@ def render_openmetrics(record: RunRecord, *, extra_labels: dict[str, str] | None
             if c.response.error is not None or any(m.error for m in c.metrics.values())
         )
         add("ragwacht_error_rate", "share of cases with an endpoint or judge failure", failed / n)
-    gate: dict[str, Any] | None = record.gate
-    if gate and gate.get("verdict") in ("pass", "fail"):
+    if record.gate is not None:
         add(
             "ragwacht_gate_passed",
             "1 when the quality gate passed",
-            float(gate["verdict"] == "pass"),
+            float(record.gate.verdict == "pass"),
         )
     lines: list[str] = []
     for name, (help_text, value) in families.items():

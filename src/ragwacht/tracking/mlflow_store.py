@@ -166,8 +166,8 @@ def run_metrics(record: RunRecord) -> dict[str, float]:
                     out[sanitize_key(f"{mid}.tag.{key}.{val_name}")] = float(ts.mean)
     out["endpoint_errors"] = float(record.endpoint_errors)
     out["judge_errors"] = float(record.judge_errors)
-    if record.gate:
-        out["gate.passed"] = 1.0 if record.gate.get("verdict") == "pass" else 0.0
+    if record.gate is not None:
+        out["gate.passed"] = 1.0 if record.gate.verdict == "pass" else 0.0
     return out
 
 
@@ -190,8 +190,8 @@ def run_tags(record: RunRecord, kind: str = "run") -> dict[str, str]:
     for k in ("pr", "ci_url", "provider", "base_branch"):
         if m.ci.get(k):
             tags[f"ragwacht.ci.{k}"] = m.ci[k]
-    if record.gate:
-        tags["ragwacht.gate"] = str(record.gate.get("verdict"))
+    if record.gate is not None:
+        tags["ragwacht.gate"] = record.gate.verdict
     return tags
 
 
@@ -392,7 +392,7 @@ def find_baseline(
         with tempfile.TemporaryDirectory() as td:
             local = client.download_artifacts(run.info.run_id, RECORD_ARTIFACT, td)
             rec = RunRecord.load(local)
-        if isinstance(rec.gate, dict) and rec.gate.get("verdict") == "fail":
+        if rec.gate is not None and rec.gate.verdict == "fail":
             continue  # the record knows better than a missing or stale tag
         rec.mlflow_run_id = run.info.run_id
         return rec

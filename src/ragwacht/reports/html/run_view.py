@@ -74,8 +74,6 @@ def render_run_report(
     ranked = [c for c in cases if c.status != "ok"]
     ranked.sort(key=lambda c: (c.status != "error", c.quality if c.quality is not None else -1))
     flips = gate.flips
-    if flips is None and gate.present and gate.has_baseline is False:
-        flips = None
     if flips:
         _flip_values(flips, record, baseline, fmt)
     ctx = {
@@ -94,7 +92,7 @@ def render_run_report(
         "trend": _trend(trend, record, fmt, t),
         "tag_tables": _tag_tables(record, fmt, t),
         "flips": flips,
-        "has_baseline": baseline is not None or bool(gate.has_baseline),
+        "has_baseline": baseline is not None or gate.has_baseline,
         "by_id": by_id,
         "worst": ranked[:WORST_CASES],
         "cases": cases,

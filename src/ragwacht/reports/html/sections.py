@@ -277,7 +277,6 @@ class DetectView:
     """What drop the set can detect."""
 
     n: int
-    text: str | None
     lines: list[str]
     ci_width: str | None
     paired: bool = False
@@ -285,7 +284,6 @@ class DetectView:
 
 def _detectable(record: RunRecord, gate: GateView, t: Translator) -> DetectView:
     n = len(record.cases)
-    text: str | None = None
     lines: list[str] = []
     scores = {m: s for m, s in record.summary.items() if s.kind == "score"}
     paired = False
@@ -293,11 +291,8 @@ def _detectable(record: RunRecord, gate: GateView, t: Translator) -> DetectView:
         if gate.min_detectable_n:
             n = int(gate.min_detectable_n)
         paired = gate.min_detectable_paired
-        if "*" in gate.min_detectable:
-            text = t("detectable_text", n=n, drop=t.num(gate.min_detectable["*"], 2))
         for m, v in gate.min_detectable.items():
-            if m != "*":
-                lines.append(t("detectable_metric", metric=t.metric(m), drop=t.num(v, 2)))
+            lines.append(t("detectable_metric", metric=t.metric(m), drop=t.num(v, 2)))
     else:
         # The project's rough guide: a one-sided test at 5% with 80% power against a fixed
         # reference; conservative for paired runs, which the gate refines when it has them.
@@ -316,7 +311,7 @@ def _detectable(record: RunRecord, gate: GateView, t: Translator) -> DetectView:
     # The width of one run's intervals says nothing about a paired comparison; shown only
     # when the figures are the unpaired guide.
     ci_width = t.num(sum(widths) / len(widths), 2) if widths and not paired else None
-    return DetectView(n=n, text=text, lines=lines, ci_width=ci_width, paired=paired)
+    return DetectView(n=n, lines=lines, ci_width=ci_width, paired=paired)
 
 
 # ----------------------------------------------------------------------------- judges, manifest
