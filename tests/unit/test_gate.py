@@ -232,6 +232,15 @@ def test_holm_rescues_a_borderline_metric() -> None:
     assert adj.p_adjusted == pytest.approx(2 / 32) and adj.passed is True
 
 
+def test_without_holm_no_p_is_called_adjusted() -> None:
+    # Reports label p_adjusted "Holm"; with family_wise none the gate decides on raw p alone.
+    base = make_record({"a": [1.0] * 50, "b": [1.0] * 50})
+    now = make_record({"a": [0.0] * 5 + [1.0] * 45, "b": [1.0] * 50})
+    raw = rule(gate(now, base, GatePolicy(family_wise="none", max_drop=0.05)), "regression", "a")
+    assert raw.p_adjusted is None and raw.p_value == pytest.approx(1 / 32)
+    assert "Holm" not in raw.message
+
+
 def test_only_shared_cases_are_compared_and_digest_change_reported() -> None:
     base = make_record(
         {"faithfulness": [1.0] * 50},

@@ -423,7 +423,8 @@ def _decide_regressions(
     adjusted = stats.holm(ps) if policy.family_wise == "holm" else list(ps)
     for r, padj in zip(tested, adjusted, strict=True):
         gm = gms[r.metric or ""]
-        r.p_adjusted = padj
+        # Only a Holm-adjusted p is stored as adjusted: reports label p_adjusted as Holm.
+        r.p_adjusted = padj if policy.family_wise == "holm" else None
         assert r.drop is not None and r.limit is not None and r.delta is not None
         too_big = r.drop > r.limit + 1e-12
         significant = padj <= policy.alpha
