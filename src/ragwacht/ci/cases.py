@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ragwacht.i18n.gate import format_value
 from ragwacht.records import CaseResult, MetricResult, RunRecord
 
 
@@ -89,17 +90,6 @@ def case_outcome(
     badness = (case_pass - v) if higher_is_better else (v - case_pass)
     msg = f"{metric} = {shown} {bad_op} {format_value(case_pass, unit)} (per-case pass mark)"
     return CaseOutcome(case.case_id, metric, "failed", v, msg, badness)
-
-
-def format_value(v: float | None, unit: str = "") -> str:
-    """A value for people: 3 decimals for scores, thousands-grouped for measures with a unit."""
-    if v is None:
-        return "–"
-    if unit == "ms":
-        return f"{v:,.0f} ms"
-    if unit:
-        return f"{v:,.4g} {unit}"
-    return f"{v:.3f}"
 
 
 def worst_cases(

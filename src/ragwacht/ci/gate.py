@@ -26,6 +26,10 @@ The decision, in order:
 
 Exit codes: 0 pass, 3 a quality rule failed, 4 the error budget was exceeded, 5 the regression
 checks could not run (4 wins over 3, 3 over 5).
+
+The gate records *why* each check came out as it did (``RuleResult.reason`` and ``facts``;
+notes and warnings as ``GateResult.findings``); :mod:`ragwacht.i18n.gate` makes the sentences,
+English ones for the stored record and the report's language for the HTML report.
 """
 
 from __future__ import annotations
@@ -38,20 +42,22 @@ import numpy as np
 from ragwacht import stats
 from ragwacht.ci.cases import (
     case_passes,
-    format_value,
     is_failure,
     is_not_applicable,
     values_by_case,
 )
 from ragwacht.ci.policy import DEFAULT_CASE_PASS, GatePolicy, GateRule
 from ragwacht.errors import ConfigError, ExitCode
+from ragwacht.i18n.gate import word
 from ragwacht.metrics.base import metric_class
 from ragwacht.records import (
     BaselineStatus,
     GatedMetric,
+    GateFinding,
     GateResult,
     MetricFlips,
     MetricSummary,
+    RuleReason,
     RuleResult,
     RunRecord,
 )
@@ -166,14 +172,6 @@ def _resolve(record: RunRecord, policy: GatePolicy) -> list[tuple[GatedMetric, l
     return out
 
 
-def _fmt_points(x: float) -> str:
-    return f"{100 * x:.1f} points"
-
-
-def _fmt_delta(x: float, unit: str) -> str:
-    return _fmt_points(x) if not unit else format_value(x, unit)
-
-
 def _metric_judge(record: RunRecord, metric: str) -> str | None:
     s = record.summary.get(metric)
     return s.judge if s is not None else None
@@ -204,17 +202,13 @@ def _evidence(
     gm.mean = float(np.mean(scored)) if scored else None
     frac = (len(scored) / applicable) if applicable else None
     name = f"scored_fraction {gm.metric} >= {policy.min_scored_fraction:g}"
+    reason: RuleReason
     if frac is None:
-        ok, msg = False, f"{gm.metric}: no case this metric applies to; nothing to judge"
+        ok, reason = False, "nothing_applicable"
     elif frac + 1e-12 >= policy.min_scored_fraction:
-        ok = True
-        msg = f"{gm.metric}: scored {len(scored)}/{applicable} applicable cases ({frac:.0%})"
+        ok, reason = True, "enough_scored"
     else:
-        ok = False
-        msg = (
-            f"{gm.metric}: only {len(scored)}/{applicable} applicable cases scored ({frac:.0%}, "
-            f"need {policy.min_scored_fraction:.0%}): not enough evidence"
-        )
+        ok, reason = False, "too_few_scored"
     rr = RuleResult(
         name=name,
         kind="scored_fraction",
@@ -224,7 +218,9 @@ def _evidence(
         op=">=",
         n=applicable,
         passed=ok,
-        message=msg,
+        message="",
+        reason=reason,
+        facts={"scored": len(scored)},
     )
     return scored, rr
 
@@ -261,7 +257,6 @@ def _threshold(
         name = f"threshold {gm.metric} {rule.stat} {op} {bound:g}"
         if rule.use_ci_bound:
             name += " (CI)"
-        lim = format_value(bound, gm.unit)
         if observed is None:
             out.append(
                 RuleResult(
@@ -274,26 +269,17 @@ def _threshold(
                     n=0,
                     unit=gm.unit,
                     passed=False,
-                    message=f"{gm.metric} {rule.stat}: no scored cases, cannot show {op} {lim}",
+                    message="",
+                    reason="no_scored_cases",
                 )
             )
             continue
         if rule.use_ci_bound:
-            tested = ci_low if op == ">=" else ci_high
-            what = "CI lower bound" if op == ">=" else "CI upper bound"
+            tested, which = (ci_low, "ci_low") if op == ">=" else (ci_high, "ci_high")
         else:
-            tested, what = observed, rule.stat
+            tested, which = observed, "stat"
         assert tested is not None
         ok = tested >= bound - 1e-12 if op == ">=" else tested <= bound + 1e-12
-        shown = format_value(tested, gm.unit)
-        ci = f" (95% CI {format_value(ci_low, gm.unit)}–{format_value(ci_high, gm.unit)})"
-        if policy.confidence != 0.95:
-            ci = ci.replace("95%", f"{policy.confidence:.0%}")
-        if ok:
-            msg = f"{gm.metric} {what} {shown} {op} {lim}{ci}"
-        else:
-            bad = "<" if op == ">=" else ">"
-            msg = f"{gm.metric} {what} {shown} {bad} {lim}{ci}: threshold crossed"
         out.append(
             RuleResult(
                 name=name,
@@ -308,7 +294,9 @@ def _threshold(
                 n=len(values),
                 unit=gm.unit,
                 passed=ok,
-                message=msg,
+                message="",
+                reason="threshold_met" if ok else "threshold_crossed",
+                facts={"tested": which, "confidence": policy.confidence},
             )
         )
     return out
@@ -334,27 +322,23 @@ def _regression(
         unit=gm.unit,
         passed=None,
         message="",
+        reason="no_baseline",
     )
     if baseline is None:
-        base.message = f"{gm.metric}: no baseline, regression not checked"
         return base, None
     bvals = values_by_case(baseline, gm.metric)
     if not bvals:
-        base.message = f"{gm.metric}: the baseline has no values for this metric; not compared"
+        base.reason = "baseline_lacks_metric"
         return base, None
     v_now, v_base = _metric_version(record, gm.metric), _metric_version(baseline, gm.metric)
     if v_now is not None and v_base is not None and v_now != v_base:
-        base.message = (
-            f"{gm.metric}: metric definition changed (version {v_base} -> {v_now}); "
-            "values are not comparable, not compared"
-        )
+        base.reason = "metric_version_changed"
+        base.facts = {"version_base": v_base, "version_now": v_now}
         return base, None
     j_now, j_base = _metric_judge(record, gm.metric), _metric_judge(baseline, gm.metric)
     if j_now and j_base and j_now != j_base:
-        base.message = (
-            f"{gm.metric}: scored by another judge than the baseline ({j_base} -> {j_now}); "
-            "values are not comparable, not compared"
-        )
+        base.reason = "judge_changed"
+        base.facts = {"judge_base": j_base, "judge_now": j_now}
         return base, None
     cvals = values_by_case(record, gm.metric)
     ids = [c.case_id for c in record.cases if c.case_id in bvals]
@@ -363,7 +347,7 @@ def _regression(
     base.n_paired = len(paired)
     base.n = len(paired)
     if not paired:
-        base.message = f"{gm.metric}: no case scored in both runs; not compared"
+        base.reason = "no_shared_scored"
         return base, None
     a = [p[1] for p in paired]
     b = [p[2] for p in paired]
@@ -415,50 +399,29 @@ def _regression(
     return base, flips
 
 
-def _decide_regressions(
-    rows: list[RuleResult], gms: dict[str, GatedMetric], policy: GatePolicy
-) -> None:
+def _decide_regressions(rows: list[RuleResult], policy: GatePolicy) -> None:
     tested = [r for r in rows if r.p_value is not None]
     ps = [r.p_value for r in tested if r.p_value is not None]
     adjusted = stats.holm(ps) if policy.family_wise == "holm" else list(ps)
     for r, padj in zip(tested, adjusted, strict=True):
-        gm = gms[r.metric or ""]
         # Only a Holm-adjusted p is stored as adjusted: reports label p_adjusted as Holm.
         r.p_adjusted = padj if policy.family_wise == "holm" else None
         assert r.drop is not None and r.limit is not None and r.delta is not None
         too_big = r.drop > r.limit + 1e-12
         significant = padj <= policy.alpha
         r.passed = not (too_big and significant)
-        change = (
-            f"{gm.metric} {format_value(r.baseline, gm.unit)} -> "
-            f"{format_value(r.observed, gm.unit)} on {r.n_paired} shared cases "
-            f"(change {_signed(r.delta, gm.unit)}, 95% CI {_signed(r.ci_low, gm.unit)} to "
-            f"{_signed(r.ci_high, gm.unit)})"
+        r.reason = (
+            "regressed"
+            if not r.passed
+            else "drop_not_significant"
+            if too_big
+            else "within_tolerance"
         )
-        p_txt = f"p = {r.p_value:.3g}" + (
-            f", Holm {padj:.3g}" if policy.family_wise == "holm" else ""
-        )
-        tol = _fmt_delta(r.limit, gm.unit)
-        if not r.passed:
-            r.message = (
-                f"{change}: dropped {_fmt_delta(r.drop, gm.unit)}, more than the {tol} "
-                f"tolerance, and the drop is significant ({p_txt} <= {policy.alpha:g}): regression"
-            )
-        elif too_big:
-            r.message = (
-                f"{change}: dropped {_fmt_delta(r.drop, gm.unit)} but not significantly "
-                f"({p_txt} > {policy.alpha:g}): may be noise, not failed"
-            )
-        else:
-            r.message = f"{change}: within the {tol} tolerance ({p_txt})"
-
-
-def _signed(x: float | None, unit: str) -> str:
-    if x is None:
-        return "–"
-    if not unit:
-        return f"{100 * x:+.1f} pt"
-    return ("+" if x >= 0 else "") + format_value(x, unit)
+        r.facts = {
+            "alpha": policy.alpha,
+            "holm": policy.family_wise == "holm",
+            "confidence": policy.confidence,
+        }
 
 
 def gate(
@@ -490,20 +453,11 @@ def gate(
     """
     resolved = _resolve(record, policy)
     rows: list[RuleResult] = []
-    warnings: list[str] = []
+    findings: list[GateFinding] = []
     n_cases = len(record.cases)
     failed_cases = sum(1 for c in record.cases if is_failure(c))
     error_rate = (failed_cases / n_cases) if n_cases else None
     budget_ok = error_rate is not None and error_rate <= policy.max_error_rate + 1e-12
-    if error_rate is None:
-        budget_msg = "the run has no cases: nothing can be trusted"
-    else:
-        budget_msg = (
-            f"{failed_cases}/{n_cases} cases ({error_rate:.1%}) had an endpoint or judge "
-            f"failure; budget {policy.max_error_rate:.0%}"
-        )
-        if not budget_ok:
-            budget_msg += ": exceeded, the scores cannot be trusted"
     rows.append(
         RuleResult(
             name=f"error_budget error_rate <= {policy.max_error_rate:g}",
@@ -513,7 +467,13 @@ def gate(
             op="<=",
             n=n_cases,
             passed=budget_ok,
-            message=budget_msg,
+            message="",
+            reason="no_cases"
+            if error_rate is None
+            else "budget_ok"
+            if budget_ok
+            else "budget_exceeded",
+            facts={"failed": failed_cases},
         )
     )
     gms = {gm.metric: gm for gm, _ in resolved}
@@ -531,12 +491,12 @@ def gate(
         if gm.regression:
             rr, fl = _regression(record, baseline, gm, policy)
             if baseline is None and baseline_error is not None:
-                rr.message = f"{gm.metric}: the baseline could not be obtained; not checked"
+                rr.reason = "baseline_unavailable"
             regressions.append(rr)
             rows.append(rr)
             if fl is not None:
                 flips.append(fl)
-    _decide_regressions(regressions, gms, policy)
+    _decide_regressions(regressions, policy)
 
     digest = record.manifest.dataset_digest
     result_extra: dict[str, Any] = {"dataset_digest": digest}
@@ -556,23 +516,39 @@ def gate(
             only_in_baseline=len(base_ids - now_ids),
         )
         if changed:
-            warnings.append(
-                f"the dataset changed since the baseline ({bdigest[:19]}… -> {digest[:19]}…): "
-                f"only the {len(now_ids & base_ids)} shared cases are compared "
-                f"({len(now_ids - base_ids)} new, {len(base_ids - now_ids)} gone)"
+            findings.append(
+                GateFinding(
+                    kind="dataset_changed",
+                    facts={
+                        "baseline_digest": bdigest,
+                        "digest": digest,
+                        "shared": len(now_ids & base_ids),
+                        "new": len(now_ids - base_ids),
+                        "gone": len(base_ids - now_ids),
+                    },
+                )
             )
         if baseline.suite != record.suite or baseline.variant != record.variant:
-            warnings.append(
-                f"the baseline is {baseline.suite}/{baseline.variant}, this run is "
-                f"{record.suite}/{record.variant}"
+            findings.append(
+                GateFinding(
+                    kind="other_baseline",
+                    facts={
+                        "b_suite": baseline.suite,
+                        "b_variant": baseline.variant,
+                        "suite": record.suite,
+                        "variant": record.variant,
+                    },
+                )
             )
         for gm in gms.values():
             bs = baseline.summary.get(gm.metric)
             now = record.summary.get(gm.metric)
             if bs is not None and now is not None and bs.judge != now.judge:
-                warnings.append(
-                    f"{gm.metric}: judged by {now.judge or 'no judge'} now and by "
-                    f"{bs.judge or 'no judge'} in the baseline; differences may be the judge's"
+                findings.append(
+                    GateFinding(
+                        kind="judge_differs",
+                        facts={"metric": gm.metric, "judge_now": now.judge, "judge_base": bs.judge},
+                    )
                 )
 
     completeness = _completeness(baseline, baseline_error, regressions, result_extra)
@@ -581,24 +557,28 @@ def gate(
     status: BaselineStatus = (
         "used" if baseline is not None else "unavailable" if baseline_error else "none"
     )
-    notes = [_baseline_note(status, baseline, baseline_source, baseline_error)]
+    findings.append(_baseline_finding(status, baseline, baseline_source, baseline_error))
     cached = sum(1 for c in record.cases if c.response.cached)
     if cached:
-        note = (
-            f"{cached} of {n_cases} answers came from the response cache, not from the "
-            "endpoint: this gate did not call the chatbot for them"
+        findings.append(
+            GateFinding(kind="cached_responses", facts={"cached": cached, "n": n_cases})
         )
-        notes.append(note)
-        warnings.append(note)
 
     convs = record.conversations
     turns = sum(c.turns for c in convs)
     convs_passed = sum(1 for c in convs if c.all_passed)
     if convs:
         # Turns are gated as cases; this says how many cases are turns of how many talks.
-        notes.append(
-            f"{turns} of {n_cases} cases are turns of {len(convs)} conversation"
-            f"{'s' if len(convs) != 1 else ''}; {convs_passed} passed every turn"
+        findings.append(
+            GateFinding(
+                kind="conversations",
+                facts={
+                    "turns": turns,
+                    "cases": n_cases,
+                    "conversations": len(convs),
+                    "passed": convs_passed,
+                },
+            )
         )
 
     quality_failed = [r for r in rows if r.passed is False and r.kind != "baseline"]
@@ -610,13 +590,10 @@ def gate(
         exit_code, verdict = ExitCode.GATE_INCOMPLETE, "fail"
     else:
         exit_code, verdict = ExitCode.OK, "pass"
-    headline = _headline(rows, budget_ok, budget_msg)
-    if exit_code == ExitCode.GATE_INCOMPLETE and completeness is not None:
-        headline = f"regression checks could not run: {completeness.message}"
-    return GateResult(
+    result = GateResult(
         verdict=verdict,
         exit_code=int(exit_code),
-        headline=headline,
+        headline="",
         baseline_status=status,
         baseline_source=baseline_source,
         baseline_error=baseline_error,
@@ -624,7 +601,7 @@ def gate(
         conversations=len(convs),
         conversations_passed=convs_passed,
         turns=turns,
-        notes=notes,
+        findings=findings,
         rules=rows,
         metrics=list(gms.values()),
         flips=flips,
@@ -634,15 +611,9 @@ def gate(
         alpha=policy.alpha,
         family_wise=policy.family_wise,
         policy=policy.model_dump(mode="json"),
-        warnings=warnings,
         **result_extra,
     )
-
-
-_REBASELINE = (
-    "to start a new baseline on purpose, run once on the base branch with --baseline none "
-    "(or save one with `ragwacht baseline save`)"
-)
+    return word(result, "en")
 
 
 def _completeness(
@@ -654,70 +625,43 @@ def _completeness(
     """A failed ``baseline`` check when regression checks that should have run did not."""
     if not regressions:
         return None
+    reason: RuleReason
+    facts: dict[str, str | int | float | bool | None]
     if baseline is None:
         if baseline_error is None:
             return None  # no baseline yet: thresholds only, stated in the notes
-        msg = f"the configured baseline could not be obtained: {baseline_error}"
+        reason, facts = "baseline_unavailable", {"error": baseline_error}
     elif not extra.get("shared_cases"):
-        msg = (
-            f"the run shares no case id with the baseline {baseline.run_id[:12]} "
-            "(was the dataset re-keyed?): nothing could be compared; " + _REBASELINE
-        )
+        reason, facts = "no_shared_cases", {"baseline_run_id": baseline.run_id}
     else:
         skipped = [r for r in regressions if r.passed is None]
         if not skipped:
             return None
-        what = "; ".join(r.message for r in skipped[:3])
-        more = f" and {len(skipped) - 3} more" if len(skipped) > 3 else ""
-        msg = (
-            f"{len(skipped)} of {len(regressions)} regression checks could not be evaluated "
-            f"({what}{more}); " + _REBASELINE
-        )
+        reason, facts = "checks_skipped", {"skipped": len(skipped)}
     return RuleResult(
         name="baseline: regression checks evaluated",
         kind="baseline",
         n=len(regressions),
         passed=False,
-        message=msg,
+        message="",
+        reason=reason,
+        facts=facts,
     )
 
 
-def _baseline_note(
+def _baseline_finding(
     status: BaselineStatus,
     baseline: RunRecord | None,
     source: str | None,
     error: str | None,
-) -> str:
+) -> GateFinding:
     if status == "used" and baseline is not None:
-        where = source or f"run {baseline.run_id[:12]}"
-        return f"baseline: {where}"
+        return GateFinding(
+            kind="baseline_used", facts={"source": source, "run_id": baseline.run_id}
+        )
     if status == "unavailable":
-        return f"baseline UNAVAILABLE, regressions not checked: {error}"
-    return "no baseline yet: thresholds only, regressions not checked"
-
-
-def _headline(rows: list[RuleResult], budget_ok: bool, budget_msg: str) -> str:
-    checked = [r for r in rows if r.passed is not None and r.kind != "baseline"]
-    failed = [r for r in rows if r.passed is False and r.kind != "baseline"]
-    if not budget_ok:
-        return f"error budget exceeded: {budget_msg}"
-    if not failed:
-        skipped = len(rows) - len(checked)
-        extra = f" ({skipped} not evaluated)" if skipped else ""
-        return f"all {len(checked)} checks passed{extra}"
-    parts = []
-    for r in failed[:3]:
-        if r.kind == "regression":
-            parts.append(f"{r.metric} regressed ({_signed(r.delta, r.unit)})")
-        elif r.kind == "threshold":
-            parts.append(
-                f"{r.metric} {r.stat} {format_value(r.observed, r.unit)} "
-                f"{'<' if r.op == '>=' else '>'} {format_value(r.limit, r.unit)}"
-            )
-        else:
-            parts.append(f"{r.metric}: not enough scored cases")
-    more = f" and {len(failed) - 3} more" if len(failed) > 3 else ""
-    return f"{len(failed)} of {len(checked)} checks failed: " + "; ".join(parts) + more
+        return GateFinding(kind="baseline_unavailable", facts={"error": error})
+    return GateFinding(kind="no_baseline")
 
 
 def as_gate_result(value: GateResult | dict[str, Any] | None) -> GateResult | None:

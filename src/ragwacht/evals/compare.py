@@ -14,7 +14,9 @@ from rich.table import Table
 from ragwacht import stats
 from ragwacht.ci.policy import parse_policy
 from ragwacht.errors import ConfigError
-from ragwacht.evals.run import RunOptions, run_suite
+from ragwacht.evals.baseline import BaselineLookup
+from ragwacht.evals.finish import OutputPaths, finish_run
+from ragwacht.evals.run import RunOptions, evaluate_suite
 from ragwacht.evals.spec import SuiteSpec, load_suite
 from ragwacht.records import (
     ComparisonRecord,
@@ -247,24 +249,33 @@ def compare_variants(
     out = (out_dir or spec.project_root / "reports" / spec.name / "compare").resolve()
     records: dict[str, RunRecord] = {}
     for v in variants:
-        outcome = run_suite(
+        # The first stages of a run, then the shared finish with this variant's plain files
+        # (JUnit, Markdown, metrics) and no report, CI annotations or MLflow run of its own:
+        # the comparison is what gets reported and logged.
+        ev = evaluate_suite(
             spec,
             RunOptions(
                 variant=v,
                 out_dir=out / v,
-                gate=False,
-                baseline="none",
                 mlflow=False,
                 lang=lang,
                 progress=progress,
                 base_url=base_url,
                 refresh=refresh,
                 stable_cache=stable_cache,
-                write_report=False,
-                ci_outputs=False,
             ),
         )
-        records[v] = outcome.record
+        finish_run(
+            ev.record,
+            policy=ev.gate_policy,
+            lookup=BaselineLookup(),  # variants are compared with each other, not a baseline
+            record_path=ev.files["record"],
+            paths=OutputPaths.in_dir(out / v, report=False, ci=False),
+            enforce_gate=False,
+            lang=lang,
+            artifacts=ev.files,
+        )
+        records[v] = ev.record
     alpha = parse_policy(spec.gate, file=spec.path).alpha  # the gate's own level
     comparison = compare_records(records, reference=variants[0], alpha=alpha)
     files = {"comparison": comparison.save(out / "comparison.json")}

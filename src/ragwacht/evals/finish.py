@@ -1,7 +1,8 @@
 """The finishing stage every command that ends a run calls: baseline → gate → outputs → MLflow.
 
-``ragwacht run`` calls it after scoring, ``ragwacht gate`` on a stored record, and the variant
-runs inside ``compare`` with their outputs switched off. The record on disk is updated at
+``ragwacht run`` calls it after :func:`ragwacht.evals.run.evaluate_suite`, ``ragwacht gate`` on
+a stored record, and ``compare`` on each evaluated variant (no HTML report, CI annotations or
+MLflow run of its own: the comparison has those). The record on disk is updated at
 each step that changes it, so a crash in a later step never loses the gate verdict.
 """
 

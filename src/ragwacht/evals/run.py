@@ -1,4 +1,10 @@
-"""run_suite(): runner -> metrics -> RunRecord (on disk first) -> gate -> outputs -> MLflow."""
+"""run_suite(): runner -> metrics -> RunRecord (on disk first) -> gate -> outputs -> MLflow.
+
+The stages: :func:`evaluate_suite` plans, executes and scores a variant and puts its record on
+disk; :func:`ragwacht.evals.finish.finish_run` resolves nothing itself but gates against the
+baseline it is given, writes the outputs and logs to MLflow. ``run`` is both in a row;
+``compare`` evaluates each variant and finishes it without a report of its own.
+"""
 
 from __future__ import annotations
 
@@ -85,6 +91,27 @@ class RunOptions:
     ci_outputs: bool = True
     write_report: bool = True
     console: Console | None = None
+
+
+@dataclass
+class Evaluated:
+    """A variant planned, executed and scored, its record and case table on disk.
+
+    Attributes:
+        record: the scored run, not gated yet.
+        out_dir: the run's output folder.
+        files: ``record`` (``run.json``) and ``cases`` (``cases.csv``).
+        gate_policy: the suite's gate policy, parsed (None without one).
+        explicit_baseline: the baseline file named by ``RunOptions.baseline``, loaded and
+            checked against the suite and variant (None otherwise).
+
+    """
+
+    record: RunRecord
+    out_dir: Path
+    files: dict[str, Path]
+    gate_policy: GatePolicy | None
+    explicit_baseline: RunRecord | None
 
 
 @dataclass
@@ -727,8 +754,8 @@ def _make_record(plan: _Plan, run: _Executed, scored: list[Any], notes: list[str
     return record
 
 
-async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
-    """Plan -> execute -> score -> record (on disk first) -> finish (baseline, gate, outputs)."""
+async def _evaluate_async(spec: SuiteSpec, opts: RunOptions) -> Evaluated:
+    """Plan -> execute -> score -> record, the record on disk before anything else can fail."""
     # Blocking work (embeddings, NLI, python callables) runs on daemon threads, so that a
     # metric over its time budget or a Ctrl-C does not leave the process waiting for it.
     asyncio.get_running_loop().set_default_executor(DaemonExecutor())
@@ -737,20 +764,38 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
     scored, cut_note = await _score(plan, run, opts)
     notes = plan.notes + [n for n in (run.cache_note, cut_note) if n]
     record = _make_record(plan, run, scored, notes)
-    out_dir, variant_name, explicit_baseline = (
-        plan.out_dir,
-        plan.variant_name,
-        plan.explicit_baseline,
+    files = {
+        "record": record.save(plan.out_dir / "run.json"),
+        "cases": write_case_table(record, plan.out_dir / "cases.csv"),
+    }
+    return Evaluated(
+        record=record,
+        out_dir=plan.out_dir,
+        files=files,
+        gate_policy=plan.gate_policy,
+        explicit_baseline=plan.explicit_baseline,
     )
-    gate_policy = plan.gate_policy
-    files: dict[str, Path] = {}
-    # The record goes to disk before anything else can fail.
-    files["record"] = record.save(out_dir / "run.json")
-    files["cases"] = write_case_table(record, out_dir / "cases.csv")
+
+
+def evaluate_suite(suite: str | Path | SuiteSpec, opts: RunOptions | None = None) -> Evaluated:
+    """The run's first stages for one variant: no gate, no outputs, no MLflow yet.
+
+    Hand the result to :func:`ragwacht.evals.finish.finish_run` to finish it; ``run_suite``
+    does both.
+    """
+    spec = suite if isinstance(suite, SuiteSpec) else load_suite(suite)
+    return asyncio.run(_evaluate_async(spec, opts or RunOptions()))
+
+
+async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
+    """Evaluate (plan, execute, score, record) -> finish (baseline, gate, outputs, MLflow)."""
+    ev = await _evaluate_async(spec, opts)
+    record, out_dir, files = ev.record, ev.out_dir, ev.files
+    variant_name = record.variant
     outcome = RunOutcome(record=record, out_dir=out_dir, files=files)
 
-    if explicit_baseline is not None:
-        lookup = BaselineLookup(explicit_baseline, source=f"file {opts.baseline}")
+    if ev.explicit_baseline is not None:
+        lookup = BaselineLookup(ev.explicit_baseline, source=f"file {opts.baseline}")
     else:
         lookup = resolve_baseline(
             spec.name,
@@ -765,7 +810,7 @@ async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
     outcome.baseline = lookup.record
     closed = finish_run(
         record,
-        policy=gate_policy,
+        policy=ev.gate_policy,
         lookup=lookup,
         record_path=files["record"],
         paths=OutputPaths.in_dir(out_dir, report=opts.write_report, ci=opts.ci_outputs),
@@ -818,4 +863,11 @@ def run_suite(suite: str | Path | SuiteSpec, opts: RunOptions | None = None) -> 
     return asyncio.run(_run_async(spec, opts or RunOptions()))
 
 
-__all__ = ["DEFAULT_VARIANT", "RunOptions", "RunOutcome", "run_suite"]
+__all__ = [
+    "DEFAULT_VARIANT",
+    "Evaluated",
+    "RunOptions",
+    "RunOutcome",
+    "evaluate_suite",
+    "run_suite",
+]

@@ -16,10 +16,13 @@ from ragwacht.records.comparison import (
 from ragwacht.records.gate import (
     GATE_SCHEMA_VERSION,
     BaselineStatus,
+    FindingKind,
     GatedMetric,
+    GateFinding,
     GateResult,
     MetricFlips,
     RuleKind,
+    RuleReason,
     RuleResult,
 )
 from ragwacht.records.metric import MetricResult, MetricStatus
@@ -52,6 +55,8 @@ __all__ = [
     "ComparisonRecord",
     "ConversationResult",
     "DisagreeingCase",
+    "FindingKind",
+    "GateFinding",
     "GateResult",
     "GatedMetric",
     "JudgeInfo",
@@ -64,6 +69,7 @@ __all__ = [
     "Response",
     "RetrievedContext",
     "RuleKind",
+    "RuleReason",
     "RuleResult",
     "RunRecord",
     "StrictModel",

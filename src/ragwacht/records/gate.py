@@ -1,7 +1,10 @@
 """GateResult: the CI gate's verdict with every check, as stored in ``RunRecord.gate``.
 
 The gate (``ragwacht.ci``) fills these in; every output (summary, JUnit, Markdown, HTML,
-MLflow) reads them. Wording for people lives with the reporters.
+MLflow) reads them. Each check and each fact beside the verdict carries a ``reason`` code and
+its ``facts``; the sentences for people are made from those by :mod:`ragwacht.i18n.gate` (in
+English for the stored ``message``/``headline``/``notes``, in the report's language for the
+HTML report).
 """
 
 from __future__ import annotations
@@ -15,6 +18,45 @@ from ragwacht.records._base import StrictModel
 GATE_SCHEMA_VERSION = 1
 RuleKind = Literal["threshold", "regression", "scored_fraction", "error_budget", "baseline"]
 BaselineStatus = Literal["used", "none", "unavailable"]
+# Why a check came out as it did; the wording module has one sentence per reason.
+RuleReason = Literal[
+    # error_budget
+    "budget_ok",
+    "budget_exceeded",
+    "no_cases",
+    # scored_fraction
+    "enough_scored",
+    "too_few_scored",
+    "nothing_applicable",
+    # threshold
+    "threshold_met",
+    "threshold_crossed",
+    "no_scored_cases",
+    # regression
+    "no_baseline",
+    "baseline_unavailable",
+    "baseline_lacks_metric",
+    "metric_version_changed",
+    "judge_changed",
+    "no_shared_scored",
+    "regressed",
+    "drop_not_significant",
+    "within_tolerance",
+    # baseline (completeness)
+    "no_shared_cases",
+    "checks_skipped",
+]
+FindingKind = Literal[
+    "baseline_used",
+    "baseline_unavailable",
+    "no_baseline",
+    "cached_responses",
+    "conversations",
+    "dataset_changed",
+    "other_baseline",
+    "judge_differs",
+]
+Fact = str | int | float | bool | None
 
 
 class FieldLookup(BaseModel):
@@ -69,6 +111,20 @@ class RuleResult(StrictModel, FieldLookup):
     unit: str = ""
     passed: bool | None
     message: str
+    reason: RuleReason | None = Field(
+        default=None,
+        description="why the check came out so (None in older records: their message stands)",
+    )
+    facts: dict[str, Fact] = Field(
+        default_factory=dict, description="the figures the message states beyond the fields"
+    )
+
+
+class GateFinding(StrictModel, FieldLookup):
+    """A fact stated next to the verdict (the baseline used, cached answers, a changed dataset)."""
+
+    kind: FindingKind
+    facts: dict[str, Fact] = Field(default_factory=dict)
 
 
 class MetricFlips(StrictModel, FieldLookup):
@@ -149,6 +205,10 @@ class GateResult(StrictModel, FieldLookup):
     notes: list[str] = Field(
         default_factory=list,
         description="facts every output states next to the verdict (baseline, cache use)",
+    )
+    findings: list[GateFinding] = Field(
+        default_factory=list,
+        description="notes and warnings as structured facts, the source of their wording",
     )
 
     @property

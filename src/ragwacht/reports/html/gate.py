@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ragwacht.i18n import gate as gate_words
 from ragwacht.records import GateResult, MetricFlips, RuleResult
 from ragwacht.reports.html._common import _float, _Fmt
 from ragwacht.reports.i18n import Translator
@@ -92,7 +93,7 @@ class GateView:
     notes: list[str] = field(default_factory=list)
 
 
-def _rule_view(r: RuleResult, higher_is_better: bool) -> RuleView:
+def _rule_view(r: RuleResult, higher_is_better: bool, message: str) -> RuleView:
     return RuleView(
         name=r.name,
         metric=r.metric,
@@ -106,7 +107,7 @@ def _rule_view(r: RuleResult, higher_is_better: bool) -> RuleView:
         ci_high=_float(r.ci_high),
         p_value=_float(r.p_adjusted if r.p_adjusted is not None else r.p_value),
         passed=r.passed,
-        message=r.message,
+        message=message,
         p_raw=_float(r.p_value),
         p_adjusted=_float(r.p_adjusted),
         higher_is_better=higher_is_better,
@@ -128,11 +129,13 @@ def _flip_views(flips: list[MetricFlips]) -> list[FlipView]:
     return list(per_case.values())
 
 
-def gate_view(gate: GateResult | None) -> GateView:
+def gate_view(gate: GateResult | None, lang: str = "en") -> GateView:
     """The run's gate result as the report shows it.
 
     Args:
         gate: ``RunRecord.gate``, or None for a run without a gate policy.
+        lang: the language of the gate's sentences (rule messages, headline, notes); a record
+            written before the gate stored its reasons keeps its own (English) sentences.
 
     """
     if gate is None:
@@ -146,11 +149,18 @@ def gate_view(gate: GateResult | None) -> GateView:
         present=True,
         status=status,
         exit_code=gate.exit_code,
-        headline=gate.headline,
-        rules=[_rule_view(r, hib.get(r.metric or "", True)) for r in gate.rules],
+        headline=gate_words.headline_text(gate, lang),
+        rules=[
+            _rule_view(
+                r,
+                hib.get(r.metric or "", True),
+                gate_words.rule_text(r, lang, rules=gate.rules),
+            )
+            for r in gate.rules
+        ],
         flips=_flip_views(gate.flips),
         digest_changed=bool(gate.dataset_changed),
-        notes=[x for x in gate.notes if x],
+        notes=[x for x in gate_words.notes_text(gate, lang) if x],
         min_detectable=mdd,
         min_detectable_n=gate.shared_cases if gate.shared_cases is not None else gate.cases,
         has_baseline=gate.baseline_run_id is not None,

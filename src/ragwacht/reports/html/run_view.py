@@ -63,7 +63,7 @@ def render_run_report(
     """
     t = Translator(lang)
     fmt = _Fmt(t, record.summary)
-    gate = gate_view(record.gate)
+    gate = gate_view(record.gate, lang)
     texts = _SourceTexts.of(record.cases)
     marks = gate.case_pass
     cases = [
