@@ -99,6 +99,9 @@ def test_dutch_wording_is_dutch_with_a_decimal_comma() -> None:
     assert "0,9" in nl and "0.9" not in nl  # the baseline's mean, 0.9125
     assert words.headline_text(result, "nl").startswith("2 van ")
     assert words.notes_text(result, "nl") == ["basislijn: run bbbbbbbbbbbb"]
+    from_file = gate(now, base, _policy(), baseline_source="file ci/baselines/x.json")
+    assert words.notes_text(from_file, "en") == ["baseline: file ci/baselines/x.json"]
+    assert words.notes_text(from_file, "nl") == ["basislijn: bestand ci/baselines/x.json"]
 
 
 def test_untrusted_values_are_inserted_as_they_are() -> None:

@@ -432,12 +432,27 @@ def rule_text(rule: RuleResult, lang: str = "en", *, rules: Sequence[RuleResult]
     )
 
 
+# How ragwacht.evals.baseline names a baseline's source ("file PATH", "MLflow run ID").
+_SOURCE_WORDS = {"nl": {"file ": "bestand ", "MLflow run ": "MLflow-run "}}
+
+
+def _source(source: str, lang: str) -> str:
+    for prefix, word in _SOURCE_WORDS.get(lang, {}).items():
+        if source.startswith(prefix):
+            return word + source[len(prefix) :]
+    return source
+
+
 def finding_text(finding: GateFinding, lang: str = "en") -> str:
     """The sentence for one note or warning."""
     w = _Words(lang)
     f = finding.facts
     if finding.kind == "baseline_used":
-        where = f.get("source") or w("baseline_run", run=str(f.get("run_id") or "")[:12])
+        source = f.get("source")
+        if source:
+            where = _source(str(source), lang)
+        else:
+            where = w("baseline_run", run=str(f.get("run_id") or "")[:12])
         return w("baseline_used", where=where)
     if finding.kind == "conversations":
         convs = f.get("conversations", 0)
