@@ -154,3 +154,16 @@ def test_a_run_without_project_root_says_where_its_outputs_went(tmp_path: Path) 
     (tmp_path / "ragwacht.yaml").write_text("", encoding="utf-8")
     again = run_suite(suite, RunOptions(mlflow=False, progress=False))
     assert not [w for w in again.record.warnings if "no project root" in w]
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
+def test_a_text_starting_with_a_quote_survives_a_round_trip(tmp_path: Path, suffix: str) -> None:
+    # Hypothesis found "'=": XLSX keeps exact text (quotePrefix), so its reader must not take
+    # off a ' that only the CSV writer adds.
+    from ragwacht.datasets.io import load_cases, write_cases
+    from ragwacht.datasets.models import GoldenCase
+
+    texts = ["'=", "''=1+1", "'@x", "'", "=SUM(A1)"]
+    cases = [GoldenCase(id=str(i), question=t) for i, t in enumerate(texts)]
+    back = load_cases(write_cases(cases, tmp_path / f"cases{suffix}"))
+    assert [c.question for c in back] == texts

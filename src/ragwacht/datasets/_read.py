@@ -388,7 +388,9 @@ def _rows_to_records(
             if cell_refs:
                 record.cells[name] = f"{_column_letter(i)}{line}"
             try:
-                value = decode_cell(name, unneutralise(text))
+                # CSV cells carry the neutralising ' in their text; an XLSX cell keeps its
+                # exact text (the writer marks formula-like cells with quotePrefix instead).
+                value = decode_cell(name, text if cell_refs else unneutralise(text))
                 record.data[name] = _gold_ids(value) if name == "gold_contexts" else value
             except CellError as exc:
                 where = f" (cell {record.cells[name]})" if name in record.cells else ""
@@ -465,7 +467,7 @@ def _manifest_sheet(ws: Any) -> Record | None:
         if rownum == 1 or not cells or not cells[0].strip():
             continue
         key = cells[0].strip()
-        data[key] = unneutralise(cells[1]) if len(cells) > 1 else ""
+        data[key] = cells[1] if len(cells) > 1 else ""  # exact text (quotePrefix, no ')
         lines[(key,)] = rownum
     return Record(data, 1, field_lines=lines) if data else None
 
