@@ -12,6 +12,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("ragwacht.cli.corpus", "corpus", "group"),
     ("ragwacht.cli.run", "run", "command"),
     ("ragwacht.cli.gate", "gate", "command"),
+    ("ragwacht.cli.merge", "merge", "command"),
     ("ragwacht.cli.baseline", "baseline", "group"),
     ("ragwacht.cli.report", "report", "command"),
     ("ragwacht.cli.compare", "compare", "command"),

@@ -32,6 +32,12 @@ def print_outcome(outcome: Any) -> None:
         )
         for note in getattr(g, "notes", []):
             console.print(f"  {escape(note)}")
+    elif rec.shard is not None:
+        console.print(
+            f"[bold]{escape(rec.suite)}[/] / {escape(rec.variant)}: shard "
+            f"{rec.shard.index}/{rec.shard.count}, {len(rec.cases)} of the run's cases; "
+            "gate and report the run with `ragwacht merge` once every shard is done"
+        )
     else:
         console.print(f"[bold]{escape(rec.suite)}[/] / {escape(rec.variant)}: no gate policy")
     t = Table(show_edge=False, header_style="bold")

@@ -32,6 +32,12 @@ def command(
         "with --gate --cache its use is stated in every output).",
     ),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N cases."),
+    shard: str | None = typer.Option(
+        None,
+        "--shard",
+        help="Run only part INDEX of COUNT (e.g. 2/3; by a hash of each case id) and write a "
+        "shard record; `ragwacht merge` gates and reports the whole run.",
+    ),
     base_url: str | None = typer.Option(
         None, "--base-url", help="Override the endpoint's base URL."
     ),
@@ -47,6 +53,7 @@ def command(
     """
     from ragwacht.cli.output import print_outcome  # lazy: CLI start-up
     from ragwacht.evals.run import RunOptions, run_suite  # lazy: CLI start-up
+    from ragwacht.evals.shard import parse_shard  # lazy: CLI start-up
 
     if lang not in (None, "nl", "en"):
         raise typer.BadParameter("use nl or en", param_hint="--lang")
@@ -65,6 +72,7 @@ def command(
             progress=not quiet,
             limit=limit,
             base_url=base_url,
+            shard=parse_shard(shard) if shard is not None else None,
         ),
     )
     print_outcome(outcome)

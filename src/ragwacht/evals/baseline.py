@@ -41,7 +41,13 @@ def rel_path(path: str | Path | None, root: Path) -> str | None:
 
 
 def check_baseline_matches(base: RunRecord, suite: str, variant: str, where: str) -> None:
-    """A baseline of another suite or variant would gate against the wrong thing."""
+    """A baseline of another suite or variant, or a shard, would gate against the wrong thing."""
+    if base.shard is not None:
+        raise ConfigError(
+            f"baseline is shard {base.shard.index}/{base.shard.count} of a run, not a whole run",
+            file=where,
+            hint="use the record `ragwacht merge` wrote from all the shards",
+        )
     if base.suite != suite or base.variant != variant:
         raise ConfigError(
             f"baseline is {base.suite}/{base.variant}, this run is {suite}/{variant}",

@@ -15,7 +15,7 @@ from typing import Any
 from ragwacht._io import write_atomic
 from ragwacht.ci.gate import gate
 from ragwacht.ci.policy import GatePolicy
-from ragwacht.errors import ExitCode
+from ragwacht.errors import ConfigError, ExitCode
 from ragwacht.evals.baseline import BaselineLookup
 from ragwacht.records import GateResult, RunRecord
 from ragwacht.reports.annotations import emit_annotations
@@ -141,6 +141,13 @@ def finish_run(
         artifacts: files already written (record, case table) to log with the outputs.
 
     """
+    if record.shard is not None:
+        raise ConfigError(
+            f"the record is shard {record.shard.index}/{record.shard.count} of a run, "
+            "not a whole run: it cannot be gated or reported alone",
+            field="shard",
+            hint="merge the shards first: ragwacht merge SHARD.json... --out DIR",
+        )
     done = Finished(files=dict(artifacts or {}))
     if policy is not None:
         result = gate(

@@ -51,12 +51,21 @@ from ragwacht.evals.scoring import (
     batch_timeout,
     cut_for_scoring,
 )
+from ragwacht.evals.shard import select_shard
 from ragwacht.evals.spec import DEFAULT_VARIANT, SuiteSpec, load_suite
 from ragwacht.evals.summary import summarize_metric
 from ragwacht.metrics.base import Metric, ScoreInput, create_metric
 from ragwacht.metrics.calibration import find_calibration
 from ragwacht.metrics.judges.factory import make_verifier, parse_judge_config
-from ragwacht.records import CaseResult, JudgeInfo, Manifest, MetricResult, Response, RunRecord
+from ragwacht.records import (
+    CaseResult,
+    JudgeInfo,
+    Manifest,
+    MetricResult,
+    Response,
+    RunRecord,
+    ShardInfo,
+)
 from ragwacht.runners.execute import ExecOptions, ResponseCache, ResponseStore, run_cases
 from ragwacht.runners.profile import AnyProfile, Variant, load_profile
 from ragwacht.tracking import list_runs
@@ -87,6 +96,8 @@ class RunOptions:
     # Key the response cache on the profile as written, not on base_url: for a local server
     # that gets a new port each start (the demo bot) and answers the same on any port.
     stable_cache: bool = False
+    # (index, count): run only that shard of the cases; `ragwacht merge` makes the one record.
+    shard: tuple[int, int] | None = None
     # Job summary and ::error annotations on CI; off for the runs inside `compare`.
     ci_outputs: bool = True
     write_report: bool = True
@@ -444,19 +455,19 @@ def write_case_table(record: RunRecord, path: Path) -> Path:
     return path
 
 
-def _case_marks(policy: Any) -> dict[str, float]:
+def case_marks(policy: Any) -> dict[str, float]:
     """The gate policy's per-case pass marks by metric (none without a policy)."""
     rules = getattr(policy, "rules", None) or []
     return {r.metric: r.case_pass for r in rules if r.case_pass is not None}
 
 
-def _gated(policy: Any) -> set[str] | None:
+def gated_metrics(policy: Any) -> set[str] | None:
     """The metrics the gate policy names (a turn passes on those); None: every metric."""
     rules = getattr(policy, "rules", None) or []
     return {r.metric for r in rules} or None
 
 
-def _select_cases(gs: GoldenSet, limit: int | None) -> list[GoldenCase]:
+def select_cases(gs: GoldenSet, limit: int | None) -> list[GoldenCase]:
     return gs.cases[:limit] if limit else list(gs.cases)
 
 
@@ -479,6 +490,22 @@ class _Plan:
     explicit_baseline: RunRecord | None
     manifest: Manifest
     console: Console
+    shard: ShardInfo | None = None
+
+
+def explicit_baseline_of(spec: SuiteSpec, variant: str, opts: RunOptions) -> RunRecord | None:
+    """The baseline file ``opts.baseline`` names, loaded and checked (None for mlflow/none/auto)."""
+    if opts.baseline == "mlflow" and not opts.mlflow:
+        raise ConfigError(
+            "--baseline mlflow cannot be used with --no-mlflow",
+            field="--baseline",
+            hint="drop --no-mlflow, or give a baseline file",
+        )
+    if opts.baseline in (None, "none", "mlflow"):
+        return None
+    base = RunRecord.load(Path(str(opts.baseline)))
+    check_baseline_matches(base, spec.name, variant, str(opts.baseline))
+    return base
 
 
 def _plan(spec: SuiteSpec, opts: RunOptions) -> _Plan:
@@ -495,12 +522,27 @@ def _plan(spec: SuiteSpec, opts: RunOptions) -> _Plan:
         )
     variant = spec.variant(variant_name)
     gs = load_golden_set(spec.resolve(spec.dataset))
-    cases = expand_conversations(_select_cases(gs, opts.limit))  # one case per turn
+    selected = select_cases(gs, opts.limit)
+    shard = None
+    if opts.shard is not None:
+        if opts.gate:
+            raise ConfigError(
+                "--gate with --shard: a shard is one part of a run and is gated when merged",
+                field="--gate",
+                hint="drop --gate here and pass it to `ragwacht merge SHARD.json... --gate`",
+            )
+        index, count = opts.shard
+        shard = ShardInfo(index=index, count=count, golden_cases=len(selected), limit=opts.limit)
+        selected = select_shard(selected, index, count)  # a conversation's turns stay together
+    cases = expand_conversations(selected)  # one case per turn
     profile = load_profile(spec.resolve(spec.endpoint))
     cache_identity = profile.public_dict() if opts.stable_cache else None
     if opts.base_url:
         profile = profile.with_base_url(opts.base_url)
-    out_dir = prepare_out_dir((opts.out_dir or default_out_dir(spec, variant_name)).resolve())
+    out_dir = opts.out_dir or default_out_dir(spec, variant_name)
+    if shard is not None and opts.out_dir is None:
+        out_dir = out_dir / f"shard-{shard.index}-of-{shard.count}"
+    out_dir = prepare_out_dir(out_dir.resolve())
     notes: list[str] = []
     if not spec.project_root_found:
         # Say where things went: without a project marker they sit beside the suite file.
@@ -524,16 +566,7 @@ def _plan(spec: SuiteSpec, opts: RunOptions) -> _Plan:
             field="gate",
             hint="add a gate: section (see ci/gate-policy.example.yaml)",
         )
-    if opts.baseline == "mlflow" and not opts.mlflow:
-        raise ConfigError(
-            "--baseline mlflow cannot be used with --no-mlflow",
-            field="--baseline",
-            hint="drop --no-mlflow, or give a baseline file",
-        )
-    explicit_baseline = None
-    if opts.baseline not in (None, "none", "mlflow"):
-        explicit_baseline = RunRecord.load(Path(str(opts.baseline)))
-        check_baseline_matches(explicit_baseline, spec.name, variant_name, str(opts.baseline))
+    explicit_baseline = explicit_baseline_of(spec, variant_name, opts)
     started = _now()
     root = spec.project_root
     try:
@@ -577,6 +610,7 @@ def _plan(spec: SuiteSpec, opts: RunOptions) -> _Plan:
         explicit_baseline=explicit_baseline,
         manifest=manifest,
         console=console,
+        shard=shard,
     )
 
 
@@ -748,8 +782,9 @@ def _make_record(plan: _Plan, run: _Executed, scored: list[Any], notes: list[str
         warnings=notes,
         judge_errors=sum(1 for c in case_results if any(m.error for m in c.metrics.values())),
         conversations=conversation_results(
-            case_results, summary, _case_marks(gate_policy), _gated(gate_policy)
+            case_results, summary, case_marks(gate_policy), gated_metrics(gate_policy)
         ),
+        shard=plan.shard,
     )
     return record
 
@@ -790,6 +825,14 @@ def evaluate_suite(suite: str | Path | SuiteSpec, opts: RunOptions | None = None
 async def _run_async(spec: SuiteSpec, opts: RunOptions) -> RunOutcome:
     """Evaluate (plan, execute, score, record) -> finish (baseline, gate, outputs, MLflow)."""
     ev = await _evaluate_async(spec, opts)
+    if ev.record.shard is not None:
+        # A shard is one part of a run: no gate, outputs or MLflow until `ragwacht merge`.
+        return RunOutcome(record=ev.record, out_dir=ev.out_dir, files=ev.files)
+    return finish_evaluated(spec, ev, opts)
+
+
+def finish_evaluated(spec: SuiteSpec, ev: Evaluated, opts: RunOptions) -> RunOutcome:
+    """Resolve the baseline as ``run`` does and finish ``ev`` (gate, outputs, MLflow)."""
     record, out_dir, files = ev.record, ev.out_dir, ev.files
     variant_name = record.variant
     outcome = RunOutcome(record=record, out_dir=out_dir, files=files)

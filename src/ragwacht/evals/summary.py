@@ -31,7 +31,36 @@ def summarize_metric(
     The mean is over scored cases only; ``scored/total`` says how many that is. A rate
     (every value 0 or 1) gets a Wilson interval, other scores a bootstrap percentile interval.
     """
-    mid = metric.id
+    d = metric.describe()
+    like = MetricSummary(
+        metric=metric.id,
+        kind=metric.kind,
+        higher_is_better=metric.higher_is_better,
+        unit=metric.unit,
+        # A metric is as weak as the judge behind it (e.g. citations checked lexically).
+        weak=bool(d.get("weak")) or bool(getattr(_verifier(metric), "weak", False)),
+        judge=metric.judge_id,
+        mean=None,
+        scored=0,
+        total=0,
+    )
+    return summarize_like(like, cases, breakdown=breakdown, n_resamples=n_resamples, seed=seed)
+
+
+def summarize_like(
+    like: MetricSummary,
+    cases: Sequence[CaseResult],
+    *,
+    breakdown: Sequence[str] = (),
+    n_resamples: int = 10_000,
+    seed: int = 0,
+) -> MetricSummary:
+    """Summarize the metric that ``like`` describes (its kind, direction, unit, judge) afresh.
+
+    ``ragwacht merge`` summarizes the merged cases with the facts its shards recorded, so no
+    metric or judge has to be built again.
+    """
+    mid = like.metric
     results = [c.metrics.get(mid) for c in cases]
     values = [r.value for r in results if r is not None and r.value is not None]
     errors = sum(1 for r in results if r is not None and r.error)
@@ -41,10 +70,10 @@ def summarize_metric(
     mean = sum(values) / len(values) if values else None
     ci_low = ci_high = p50 = p95 = None
     if values:
-        if metric.kind == "measure":
+        if like.kind == "measure":
             p50 = stats.percentile(values, 50)
             p95 = stats.percentile(values, 95)
-        if metric.kind == "score" and _is_binary(values):
+        if like.kind == "score" and _is_binary(values):
             ci_low, ci_high = stats.wilson_interval(int(sum(values)), len(values))
         elif len(values) >= 2:
             ci_low, ci_high = stats.bootstrap_mean_ci(values, n_resamples=n_resamples, seed=seed)
@@ -67,23 +96,17 @@ def summarize_metric(
                 )
                 for val, vs in sorted(groups.items())
             }
-    d = metric.describe()
-    return MetricSummary(
-        metric=mid,
-        kind=metric.kind,
-        higher_is_better=metric.higher_is_better,
-        unit=metric.unit,
-        # A metric is as weak as the judge behind it (e.g. citations checked lexically).
-        weak=bool(d.get("weak")) or bool(getattr(_verifier(metric), "weak", False)),
-        judge=metric.judge_id,
-        mean=mean,
-        ci_low=ci_low,
-        ci_high=ci_high,
-        scored=len(values),
-        total=len(cases),
-        errors=errors,
-        p50=p50,
-        p95=p95,
-        by_tag=by_tag,
-        not_scored_reasons=dict(reasons.most_common()),
+    return like.model_copy(
+        update={
+            "mean": mean,
+            "ci_low": ci_low,
+            "ci_high": ci_high,
+            "scored": len(values),
+            "total": len(cases),
+            "errors": errors,
+            "p50": p50,
+            "p95": p95,
+            "by_tag": by_tag,
+            "not_scored_reasons": dict(reasons.most_common()),
+        }
     )

@@ -41,6 +41,7 @@ from ragwacht.records.run import (
     Manifest,
     MetricSummary,
     RunRecord,
+    ShardInfo,
     TagSummary,
 )
 
@@ -72,6 +73,7 @@ __all__ = [
     "RuleReason",
     "RuleResult",
     "RunRecord",
+    "ShardInfo",
     "StrictModel",
     "TagSummary",
     "Usage",

@@ -139,6 +139,19 @@ class MetricSummary(StrictModel):
     not_scored_reasons: dict[str, int] = Field(default_factory=dict)
 
 
+class ShardInfo(StrictModel):
+    """Which part of a run a shard record holds (``ragwacht run --shard INDEX/COUNT``).
+
+    A shard is not a run: it is never gated, logged to MLflow or used as a baseline;
+    ``ragwacht merge`` turns the complete set of shards into the one record.
+    """
+
+    index: int = Field(ge=1, description="1-based")
+    count: int = Field(ge=1)
+    golden_cases: int = Field(ge=0, description="golden cases the shards split between them")
+    limit: int | None = Field(default=None, description="the run's --limit, if any")
+
+
 class RunRecord(StrictModel):
     """The persisted result of one suite x variant run."""
 
@@ -157,6 +170,12 @@ class RunRecord(StrictModel):
     mlflow_run_id: str | None = None
     warnings: list[str] = Field(default_factory=list)
     conversations: list[ConversationResult] = Field(default_factory=list)
+    shard: ShardInfo | None = Field(
+        default=None, description="set on a shard record: one part of a run, to be merged"
+    )
+    merged_from: list[str] = Field(
+        default_factory=list, description="run ids of the shards this record was merged from"
+    )
 
     def save(self, path: str | Path) -> Path:
         """Write the record atomically (temp file + rename) and return its path."""
