@@ -26,9 +26,13 @@ carries its pass rate with a Wilson interval, and a case that passed some repeat
 others is *flaky* (marker ``ragwacht_flaky``, property ``ragwacht.flaky``). The gate reads the
 first answer of each case, as ``ragwacht run`` does with ``execution.repeats``.
 
-With pytest-xdist the controller runs the suite once before the workers start and hands them the
-finished evaluation (a JSON file in the output folder); the workers only report items. The gate
-is therefore decided once, on all cases, never on a worker's share.
+With pytest-xdist (``-n N``) each worker runs one shard of the cases (``ragwacht run --shard
+K/N``: by a hash of each case id, so the split is the same on every worker and stable when
+cases are added), writes its shard record, and waits; worker ``gw0`` merges the shards
+(``ragwacht merge``) into the one record, gate verdict and reports, and every worker then
+reports the same items from that merged evaluation. The gate is therefore decided once, on all
+cases, never on a worker's share, and the endpoint calls are spread over the workers. A worker
+waits at most ``RAGWACHT_XDIST_WAIT_S`` seconds (default four hours) for the others.
 
 Exit codes are pytest's: 0 when every item passed, 1 when a gate item (or, with ``fail``, a case
 item) failed, 4 for a usage error such as a bad suite (the message names file, line and field).
@@ -37,8 +41,12 @@ item) failed, 4 for a usage error such as a bad suite (the message names file, l
 from __future__ import annotations
 
 import asyncio
+import json
 import keyword
+import os
 import re
+import time
+import uuid
 from pathlib import Path
 from typing import Any, Literal
 
@@ -51,7 +59,10 @@ CaseFailures = Literal["report", "fail"]
 CaseStatus = Literal["passed", "failed", "error", "skipped", "flaky"]
 STATE_FILE = "pytest-session.json"
 STATE_VERSION = 1
+SHARD_DONE_FILE = "pytest-shard.json"  # in each shard's folder: {"token", "error"}
+MERGE_DONE_FILE = "pytest-merge.json"  # beside the merged record: {"token", "error"}
 _WORKER_KEY = "ragwacht_state"
+_SHARDS_KEY = "ragwacht_shards"
 _BUILTIN_MARKS = frozenset(
     {
         "skip",
@@ -118,6 +129,7 @@ class SessionState(StrictModel):
     cases: list[CaseVerdict]
     rules: list[RuleVerdict]
     warnings: list[str] = Field(default_factory=list)
+    session_token: str = Field(default="", description="the xdist session that wrote it")
 
 
 # --------------------------------------------------------------------------- options
@@ -408,15 +420,15 @@ def evaluate(settings: Settings, reserved: set[str] | None = None) -> SessionSta
         ConfigError: a bad suite, dataset, profile, judge or option.
 
     """
-    from ragwacht import stats  # lazy: the plugin loads in every pytest session
-    from ragwacht.ci.gate import (  # lazy: the plugin loads in every pytest session
-        as_gate_result,
-        output_metrics,
-    )
-    from ragwacht.evals.run import (  # lazy: the plugin loads in every pytest session
-        RunOptions,
-        run_suite,
-    )
+    from ragwacht.evals.run import run_suite  # lazy: the plugin loads in every pytest session
+
+    spec = _spec_for(settings)
+    outcome = run_suite(spec, _run_options(settings))
+    return state_from_outcome(settings, spec, outcome, reserved)
+
+
+def _spec_for(settings: Settings) -> Any:
+    """The suite as this session runs it (``--ragwacht-repeat`` sets execution.repeats)."""
     from ragwacht.evals.spec import load_suite  # lazy: the plugin loads in every pytest session
 
     spec = load_suite(settings.suite)
@@ -424,20 +436,36 @@ def evaluate(settings: Settings, reserved: set[str] | None = None) -> SessionSta
         execution = spec.execution.model_copy(update={"repeats": settings.repeat})
         spec = spec.model_copy(update={"execution": execution})
         spec.path = settings.suite.resolve()
-    outcome = run_suite(
-        spec,
-        RunOptions(
-            variant=settings.variant,
-            out_dir=settings.out_dir,
-            baseline=settings.baseline,
-            mlflow=settings.mlflow,
-            resume=settings.resume,
-            refresh=settings.refresh,
-            progress=False,
-            base_url=settings.base_url,
-            ci_outputs=False,
-        ),
+    return spec
+
+
+def _run_options(settings: Settings, **override: Any) -> Any:
+    from ragwacht.evals.run import RunOptions  # lazy: the plugin loads in every pytest session
+
+    opts = {
+        "variant": settings.variant,
+        "out_dir": settings.out_dir,
+        "baseline": settings.baseline,
+        "mlflow": settings.mlflow,
+        "resume": settings.resume,
+        "refresh": settings.refresh,
+        "progress": False,
+        "base_url": settings.base_url,
+        "ci_outputs": False,
+    }
+    return RunOptions(**(opts | override))
+
+
+def state_from_outcome(
+    settings: Settings, spec: Any, outcome: Any, reserved: set[str] | None = None
+) -> SessionState:
+    """The item verdicts of a finished (gated) run."""
+    from ragwacht import stats  # lazy: the plugin loads in every pytest session
+    from ragwacht.ci.gate import (  # lazy: the plugin loads in every pytest session
+        as_gate_result,
+        output_metrics,
     )
+
     record = outcome.record
     gate_result = as_gate_result(outcome.gate)
     gated = output_metrics(record, gate_result)
@@ -555,6 +583,97 @@ def evaluate(settings: Settings, reserved: set[str] | None = None) -> SessionSta
     )
 
 
+def _wait_s() -> float:
+    try:
+        return float(os.environ.get("RAGWACHT_XDIST_WAIT_S", "") or 4 * 3600)
+    except ValueError:
+        return 4 * 3600.0
+
+
+def _wait_for_token(path: Path, token: str, deadline: float, what: str) -> dict[str, Any]:
+    """The JSON in ``path`` once it carries this session's ``token`` (older files are stale)."""
+    from ragwacht.errors import ConfigError  # lazy: the plugin loads in every pytest session
+
+    while True:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(data, dict) and data.get("token") == token:
+                return data
+        except (OSError, ValueError):
+            pass  # not written yet
+        if time.monotonic() > deadline:
+            raise ConfigError(
+                f"waited {_wait_s():g} s for {what}; did an xdist worker die?",
+                hint="run again; for longer shards set RAGWACHT_XDIST_WAIT_S",
+            )
+        time.sleep(0.2)
+
+
+def evaluate_shard(
+    settings: Settings,
+    reserved: set[str] | None,
+    *,
+    index: int,
+    count: int,
+    base: Path,
+    token: str,
+) -> SessionState:
+    """One xdist worker's part: run shard ``index`` of ``count``; worker 1 merges them all.
+
+    Every worker returns the same state, made from the merged record.
+
+    Raises:
+        ConfigError: a bad suite, a shard or the merge failed on some worker, or a worker did
+            not finish in time.
+
+    """
+    from ragwacht._io import write_atomic  # lazy: the plugin loads in every pytest session
+    from ragwacht.errors import ConfigError  # lazy: the plugin loads in every pytest session
+    from ragwacht.evals.merge import merge_shards  # lazy: the plugin loads in every pytest session
+    from ragwacht.evals.run import run_suite  # lazy: the plugin loads in every pytest session
+
+    def shard_dir(k: int) -> Path:
+        return base / f"shard-{k}-of-{count}"
+
+    def say(path: Path, error: str | None) -> None:
+        write_atomic(path, json.dumps({"token": token, "error": error}))
+
+    spec = _spec_for(settings)
+    try:
+        run_suite(spec, _run_options(settings, out_dir=shard_dir(index), shard=(index, count)))
+    except BaseException as exc:
+        say(shard_dir(index) / SHARD_DONE_FILE, str(exc) or type(exc).__name__)
+        raise
+    say(shard_dir(index) / SHARD_DONE_FILE, None)
+    deadline = time.monotonic() + _wait_s()
+    merged = base / MERGE_DONE_FILE
+    if index != 1:
+        done = _wait_for_token(merged, token, deadline, "the merge on worker gw0")
+        if done.get("error"):
+            raise ConfigError(f"the merge of the shards failed: {done['error']}")
+        return SessionState.model_validate_json((base / STATE_FILE).read_text(encoding="utf-8"))
+    try:
+        for k in range(1, count + 1):
+            done = _wait_for_token(
+                shard_dir(k) / SHARD_DONE_FILE, token, deadline, f"shard {k}/{count}"
+            )
+            if done.get("error"):
+                raise ConfigError(f"shard {k}/{count} (worker gw{k - 1}) failed: {done['error']}")
+        outcome = merge_shards(
+            [shard_dir(k) / "run.json" for k in range(1, count + 1)],
+            _run_options(settings, out_dir=base),
+            suite=spec,
+        )
+        state = state_from_outcome(settings, spec, outcome, reserved)
+        state.session_token = token
+        write_atomic(base / STATE_FILE, state.model_dump_json(indent=1))
+    except BaseException as exc:
+        say(merged, str(exc) or type(exc).__name__)
+        raise
+    say(merged, None)
+    return state
+
+
 def collect_only_state(settings: Settings, reserved: set[str] | None = None) -> SessionState:
     """The case items of the suite without running it (for ``--collect-only``).
 
@@ -603,6 +722,7 @@ def collect_only_state(settings: Settings, reserved: set[str] | None = None) -> 
 
 _STATE = pytest.StashKey["SessionState | None"]()
 _SETTINGS = pytest.StashKey["Settings | None"]()
+_SHARDS = pytest.StashKey["tuple[str, Path] | None"]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -610,6 +730,7 @@ def pytest_configure(config: pytest.Config) -> None:
     settings = settings_from_config(config)
     config.stash[_SETTINGS] = settings
     config.stash[_STATE] = None
+    config.stash[_SHARDS] = None
     if settings is None:
         return
     for name, text in _OWN_MARKS.items():
@@ -626,15 +747,29 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     settings = config.stash.get(_SETTINGS, None)
     if settings is None:
         return
-    workerinput = getattr(config, "workerinput", None)
-    if workerinput is not None and workerinput.get(_WORKER_KEY):
-        path = Path(workerinput[_WORKER_KEY])
-        config.stash[_STATE] = SessionState.model_validate_json(path.read_text(encoding="utf-8"))
-        return
     from ragwacht._io import write_atomic  # lazy: the plugin loads in every pytest session
     from ragwacht.errors import ConfigError  # lazy: the plugin loads in every pytest session
 
     reserved = _registered_markers(config)
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None and workerinput.get(_SHARDS_KEY):
+        info = json.loads(workerinput[_SHARDS_KEY])
+        try:
+            config.stash[_STATE] = evaluate_shard(
+                settings,
+                reserved,
+                index=int(str(workerinput["workerid"]).removeprefix("gw")) + 1,
+                count=int(workerinput["workercount"]),
+                base=Path(info["base"]),
+                token=str(info["token"]),
+            )
+        except ConfigError as exc:
+            raise _usage(str(exc)) from None
+        return
+    if workerinput is not None and workerinput.get(_WORKER_KEY):
+        path = Path(workerinput[_WORKER_KEY])
+        config.stash[_STATE] = SessionState.model_validate_json(path.read_text(encoding="utf-8"))
+        return
     if config.option.collectonly:
         try:
             config.stash[_STATE] = collect_only_state(settings, reserved)
@@ -642,6 +777,25 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             raise _usage(str(exc)) from None
         return
     reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if _has_xdist_workers(config):
+        # The workers run one shard each and merge; here only the folder and session token.
+        from ragwacht.evals.run import (
+            default_out_dir,
+        )  # lazy: the plugin loads in every pytest session
+
+        try:
+            spec = _spec_for(settings)
+        except ConfigError as exc:
+            raise _usage(str(exc)) from None
+        variant = settings.variant or spec.variant_names()[0]
+        base = (settings.out_dir or default_out_dir(spec, variant)).resolve()
+        config.stash[_SHARDS] = (uuid.uuid4().hex, base)
+        if reporter is not None:
+            reporter.write_line(
+                f"ragwacht: suite {settings.suite} runs as one shard per xdist worker, "
+                "merged on gw0 ..."
+            )
+        return
     if reporter is not None:
         reporter.write_line(f"ragwacht: running suite {settings.suite} ...")
     try:
@@ -652,9 +806,24 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     config.stash[_STATE] = state
 
 
+def _has_xdist_workers(config: pytest.Config) -> bool:
+    """Whether this is an xdist controller that will start workers (``-n N``, N >= 1)."""
+    opt = config.option
+    return (
+        not hasattr(config, "workerinput")
+        and getattr(opt, "dist", "no") != "no"
+        and bool(getattr(opt, "numprocesses", None) or getattr(opt, "tx", None))
+    )
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
-    """Hand the finished evaluation to an xdist worker (workers never call the endpoint)."""
+    """Tell an xdist worker which session it shards for (or hand it a finished evaluation)."""
+    shards = node.config.stash.get(_SHARDS, None)
+    if shards is not None:
+        token, base = shards
+        node.workerinput[_SHARDS_KEY] = json.dumps({"token": token, "base": str(base)})
+        return
     state = node.config.stash.get(_STATE, None)
     if state is not None:
         node.workerinput[_WORKER_KEY] = str(_state_file(state))
@@ -769,6 +938,15 @@ def pytest_collection_modifyitems(
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     """Say what the gate decided and where the record and report are."""
     state = config.stash.get(_STATE, None)
+    shards = config.stash.get(_SHARDS, None)
+    if state is None and shards is not None:  # the controller of a sharded session
+        token, base = shards
+        try:
+            state = SessionState.model_validate_json((base / STATE_FILE).read_text("utf-8"))
+        except (OSError, ValueError):
+            state = None
+        if state is not None and state.session_token != token:
+            state = None  # a file from an earlier session: this one did not get to merge
     if state is None or hasattr(config, "workerinput"):
         return
     tr = terminalreporter

@@ -10,8 +10,8 @@ earlier ones filled, which is part of what is tested):
 3. the degraded variant (one passage): the recall gate item fails (exit 1) and, with
    ``--ragwacht-case-failures fail``, so do the cases that lost their passage;
 4. ``--ragwacht-repeat 3`` under pytest-xdist with a bot that is flaky on one question: pass
-   rates with Wilson intervals, the flaky case marked, the endpoint called by the controller
-   only.
+   rates with Wilson intervals, the flaky case marked; each worker ran one shard of the cases
+   and the merged record holds them all, with each case asked once.
 """
 
 from __future__ import annotations
@@ -226,7 +226,7 @@ def test_pytest_plugin_on_the_demo_bot(tmp_path: Path) -> None:
         assert "recall@5 mean" in out and "threshold crossed" in out
 
         # 4. Repeats under xdist, with one question flaky: only the two new repeats per case
-        #    are asked (repeat 0 is cached), by the controller alone.
+        #    are asked (repeat 0 is cached), each case by the one worker whose shard it is in.
         flaky_question = next(str(c["question"]) for c in picked if c["id"] == FLAKY_CASE)
         bot.flaky = {flaky_question.strip()}
         calls_before = bot.total
@@ -264,6 +264,16 @@ def test_pytest_plugin_on_the_demo_bot(tmp_path: Path) -> None:
             p = _props(repeated[cid])
             assert p["ragwacht.flaky"] == "false" and float(p["ragwacht.pass_rate"]) == 1.0
         assert f"1 flaky: {FLAKY_CASE}" in out
+        # The workers split the cases between them and gw0 merged their shard records.
+        out_dir = root / "reports" / "mini" / "default"
+        shards = [RunRecord.load(out_dir / f"shard-{k}-of-2" / "run.json") for k in (1, 2)]
+        assert all(sh.cases for sh in shards)
+        shard_ids = [c.case_id for sh in shards for c in sh.cases]
+        assert sorted(shard_ids) == sorted(ids)
+        merged = _record(root, "default")
+        assert merged.merged_from == [sh.run_id for sh in shards]
+        assert {c.case_id for c in merged.cases} == set(ids)
+        assert "one shard per xdist worker" in out
     finally:
         server.stop()
 

@@ -112,8 +112,13 @@ def _by_index(shards: list[tuple[Path, RunRecord, ShardInfo]]) -> list[tuple[Pat
     return [by[i] for i in range(1, count + 1)]
 
 
-def _suite_for(first: RunRecord, first_path: Path, suite: Path | None) -> SuiteSpec:
-    spec = load_suite(suite) if suite is not None else suite_of_record(first, near=first_path)
+def _suite_for(first: RunRecord, first_path: Path, suite: Path | SuiteSpec | None) -> SuiteSpec:
+    if isinstance(suite, SuiteSpec):
+        spec: SuiteSpec | None = suite
+    elif suite is not None:
+        spec = load_suite(suite)
+    else:
+        spec = suite_of_record(first, near=first_path)
     if spec is None:
         raise ConfigError(
             "the shards' suite file cannot be found from here",
@@ -137,7 +142,7 @@ def _suite_for(first: RunRecord, first_path: Path, suite: Path | None) -> SuiteS
 
 
 def merge_records(
-    paths: Sequence[Path], *, suite: Path | None = None
+    paths: Sequence[Path], *, suite: Path | SuiteSpec | None = None
 ) -> tuple[SuiteSpec, RunRecord, ShardInfo]:
     """Check the shards and combine them into one (ungated) record; see the module docstring."""
     shards = _load_shards(paths)
@@ -213,7 +218,7 @@ def merge_records(
 
 
 def merge_shards(
-    paths: Sequence[Path], opts: RunOptions | None = None, *, suite: Path | None = None
+    paths: Sequence[Path], opts: RunOptions | None = None, *, suite: Path | SuiteSpec | None = None
 ) -> RunOutcome:
     """Merge the shard records and finish the run as ``ragwacht run`` does.
 
@@ -221,7 +226,8 @@ def merge_shards(
         paths: every shard's ``run.json``.
         opts: the finishing options (``out_dir``, ``gate``, ``baseline``, ``mlflow``,
             ``tracking_uri``, ``lang``); the options that call an endpoint are not used.
-        suite: the suite file (default: found from the shards' manifest, as ``gate`` does).
+        suite: the suite file, or the spec the shards ran (default: found from the shards'
+            manifest, as ``gate`` does).
 
     Raises:
         ConfigError: the shards are not the complete parts of one run (exit 2).
