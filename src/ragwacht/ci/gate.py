@@ -302,6 +302,37 @@ def _threshold(
     return out
 
 
+def _per_tag_thresholds(
+    record: RunRecord, gm: GatedMetric, rule: GateRule, policy: GatePolicy
+) -> list[RuleResult]:
+    """The rule's bounds checked on each group of cases tagged ``<per_tag>:<value>``."""
+    assert rule.per_tag is not None
+    prefix = rule.per_tag + ":"
+    groups: dict[str, list[float]] = {}
+    for c in record.cases:
+        r = c.metrics.get(gm.metric)
+        if is_not_applicable(c, r):
+            continue
+        for tag in dict.fromkeys(c.tags):
+            if tag.startswith(prefix):
+                vals = groups.setdefault(tag, [])
+                if r is not None and r.value is not None:
+                    vals.append(float(r.value))
+    out: list[RuleResult] = []
+    for group in sorted(groups):
+        values = groups[group]
+        rows = _threshold(gm, rule, values, policy)
+        for row in rows:
+            row.name += f" [{group}]"
+            row.facts = {**row.facts, "group": group}
+            if len(values) < rule.min_group_cases:
+                row.passed, row.reason = None, "group_too_small"
+                row.facts["need"] = rule.min_group_cases
+                row.n = len(values)
+        out.extend(rows)
+    return out
+
+
 def _regression(
     record: RunRecord,
     baseline: RunRecord | None,
@@ -483,7 +514,10 @@ def gate(
         values, evidence = _evidence(record, gm, policy)
         rows.append(evidence)
         for rule in mrules:
-            rows.extend(_threshold(gm, rule, values, policy))
+            if rule.per_tag is None:
+                rows.extend(_threshold(gm, rule, values, policy))
+            else:
+                rows.extend(_per_tag_thresholds(record, gm, rule, policy))
         if gm.kind == "score" and gm.mean is not None:
             gm.min_detectable_drop = stats.min_detectable_drop(
                 gm.scored, min(1.0, max(0.0, gm.mean)), policy.alpha, policy.power

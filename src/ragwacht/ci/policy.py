@@ -60,6 +60,12 @@ class GateRule(StrictModel):
         use_ci_bound: compare the whole confidence interval instead of the point estimate: a
             ``min`` rule then needs the lower bound above the floor (strict: evidence of
             compliance, e.g. for acceptance tests).
+        per_tag: apply ``min``/``max`` to each group of cases with a tag ``<per_tag>:<value>``
+            (``topic`` gives one check per topic) instead of to all cases, so one failing
+            category cannot hide behind the overall mean. Cases without such a tag are not in
+            any group.
+        min_group_cases: a group with fewer scored cases is listed but not evaluated (its
+            mean is too noisy to gate on).
 
     """
 
@@ -71,6 +77,8 @@ class GateRule(StrictModel):
     regression: bool = True
     case_pass: float | None = None
     use_ci_bound: bool = False
+    per_tag: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+$")
+    min_group_cases: int = Field(default=5, ge=1)
 
     @field_validator("stat")
     @classmethod

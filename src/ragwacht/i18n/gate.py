@@ -61,6 +61,9 @@ _TEXT: dict[str, dict[str, str]] = {
             "not enough evidence"
         ),
         "threshold.no_scored_cases": "{metric} {stat}: no scored cases, cannot show {op} {limit}",
+        "threshold.group_too_small": (
+            "{metric} {stat}: {n} scored cases in this group, fewer than {need}; not evaluated"
+        ),
         "threshold.threshold_met": "{metric} {what} {shown} {op} {limit}{ci}",
         "threshold.threshold_crossed": (
             "{metric} {what} {shown} {bad} {limit}{ci}: threshold crossed"
@@ -163,6 +166,9 @@ _TEXT: dict[str, dict[str, str]] = {
         ),
         "threshold.no_scored_cases": (
             "{metric} {stat}: geen gescoorde cases, {op} {limit} is niet aan te tonen"
+        ),
+        "threshold.group_too_small": (
+            "{metric} {stat}: {n} gescoorde cases in deze groep, minder dan {need}; niet getoetst"
         ),
         "threshold.threshold_met": "{metric} {what} {shown} {op} {limit}{ci}",
         "threshold.threshold_crossed": (
@@ -316,11 +322,22 @@ def _float_fact(rule: RuleResult, key: str) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
+def _metric_label(r: RuleResult) -> str:
+    """The metric, with the group a per-tag threshold checks (``recall@5 [topic:woz]``)."""
+    group = r.facts.get("group")
+    return f"{r.metric} [{group}]" if group else str(r.metric)
+
+
 def _threshold(r: RuleResult, w: _Words) -> str:
     assert r.reason is not None
     limit = w.value(r.limit, r.unit)
+    metric = _metric_label(r)
     if r.reason == "no_scored_cases":
-        return w("threshold.no_scored_cases", metric=r.metric, stat=r.stat, op=r.op, limit=limit)
+        return w("threshold.no_scored_cases", metric=metric, stat=r.stat, op=r.op, limit=limit)
+    if r.reason == "group_too_small":
+        return w(
+            "threshold.group_too_small", metric=metric, stat=r.stat, n=r.n, need=_fact(r, "need")
+        )
     tested = r.facts.get("tested", "stat")
     if tested == "ci_low":
         what, value = w("ci_lower"), r.ci_low
@@ -337,7 +354,7 @@ def _threshold(r: RuleResult, w: _Words) -> str:
     )
     return w(
         f"threshold.{r.reason}",
-        metric=r.metric,
+        metric=metric,
         what=what,
         shown=w.value(value, r.unit),
         op=r.op,
@@ -524,7 +541,7 @@ def headline_text(result: GateResult, lang: str = "en") -> str:
             parts.append(
                 w(
                     "part_threshold",
-                    metric=r.metric,
+                    metric=_metric_label(r),
                     stat=r.stat,
                     observed=w.value(r.observed, r.unit),
                     bad="<" if r.op == ">=" else ">",

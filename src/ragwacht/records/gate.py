@@ -32,6 +32,7 @@ RuleReason = Literal[
     "threshold_met",
     "threshold_crossed",
     "no_scored_cases",
+    "group_too_small",
     # regression
     "no_baseline",
     "baseline_unavailable",

@@ -36,6 +36,7 @@ class RuleView:
     p_raw: float | None = None
     p_adjusted: float | None = None
     higher_is_better: bool = True
+    group: str | None = None  # the tag group a per-tag threshold checks ("topic:woz")
 
     @property
     def unit_metric(self) -> str:
@@ -111,6 +112,7 @@ def _rule_view(r: RuleResult, higher_is_better: bool, message: str) -> RuleView:
         p_raw=_float(r.p_value),
         p_adjusted=_float(r.p_adjusted),
         higher_is_better=higher_is_better,
+        group=str(r.facts["group"]) if r.facts.get("group") else None,
     )
 
 
@@ -179,6 +181,8 @@ def gate_view(gate: GateResult | None, lang: str = "en") -> GateView:
 
 def _rule_sentence(r: RuleView, fmt: _Fmt, t: Translator) -> str:
     name = t.metric(r.metric) if r.metric else r.name
+    if r.group:
+        name += f" [{r.group}]"
     parts = [name]
     if r.observed is not None and r.metric and not r.is_regression:
         parts.append(f"{t('observed').lower()} {fmt.value(r.unit_metric, r.observed)}")
