@@ -141,6 +141,14 @@ STRINGS: dict[str, dict[str, str]] = {
         "quality": "Kwaliteit",
         "problem": "Probleem",
         "all_cases": "Alle cases",
+        "cases_sampled": (
+            "Dit rapport toont {shown} van de {total} cases: die met een probleem of fout (de "
+            "slechtste eerst), de omgeslagen cases en {sample}. Alle scores, "
+            "tabellen en de kwaliteitspoort gaan over alle cases; elke case staat in cases.csv "
+            "naast dit rapport."
+        ),
+        "sample_by": "een steekproef per {key}",
+        "sample_plain": "een steekproef",
         "all_cases_intro": (
             "Klik op een case om de vraag, het antwoord, de gevonden bronnen en de scores te zien."
         ),
@@ -402,6 +410,13 @@ STRINGS: dict[str, dict[str, str]] = {
         "quality": "Quality",
         "problem": "Problem",
         "all_cases": "All cases",
+        "cases_sampled": (
+            "This report shows {shown} of the {total} cases: those with a problem or an error "
+            "(worst first), the flipped cases and {sample}. Every score, table and the "
+            "gate cover all cases; every case is in cases.csv beside this report."
+        ),
+        "sample_by": "a sample per {key}",
+        "sample_plain": "a sample",
         "all_cases_intro": (
             "Open a case to see the question, the answer, the retrieved sources and the scores."
         ),

@@ -21,6 +21,7 @@ from ragwacht.reports.html.gate import (
     _verdict,
     gate_view,
 )
+from ragwacht.reports.html.sampling import MAX_REPORT_CASES, select_cases
 from ragwacht.reports.html.sections import (
     _cards,
     _detectable,
@@ -42,6 +43,7 @@ def render_run_report(
     baseline: RunRecord | None = None,
     trend: Sequence[Any] | None = None,
     generated_at: datetime | None = None,
+    max_cases: int = MAX_REPORT_CASES,
 ) -> str:
     """Render the HTML report of one run.
 
@@ -53,6 +55,8 @@ def render_run_report(
             (objects or dicts with ``run_id``, ``start_time``, ``git_sha`` and ``means`` keyed
             by sanitized metric name).
         generated_at: time printed in the header (default: now).
+        max_cases: above this many cases the page shows the needed ones and a stratified
+            sample (:mod:`ragwacht.reports.html.sampling`), so it stays of bounded size.
 
     Returns:
         The complete, self-contained HTML document.
@@ -64,11 +68,14 @@ def render_run_report(
     t = Translator(lang)
     fmt = _Fmt(t, record.summary)
     gate = gate_view(record.gate, lang)
-    texts = _SourceTexts.of(record.cases)
     marks = gate.case_pass
+    flipped = [f.case_id for f in gate.flips or []]
+    shown = select_cases(record, marks, flipped, max_cases)
+    picked = [record.cases[i] for i in shown.indices]
+    texts = _SourceTexts.of(picked)
     cases = [
-        _case_view(i, c, record.summary, fmt, t, texts, marks)
-        for i, c in enumerate(record.cases, 1)
+        _case_view(i + 1, record.cases[i], record.summary, fmt, t, texts, marks)
+        for i in shown.indices
     ]
     by_id = {c.case_id: c for c in cases}
     ranked = [c for c in cases if c.status != "ok"]
@@ -96,7 +103,18 @@ def render_run_report(
         "by_id": by_id,
         "worst": ranked[:WORST_CASES],
         "cases": cases,
-        "n_problem": sum(1 for c in cases if c.status != "ok"),
+        "n_problem": shown.problems,
+        "shown": shown,
+        "shown_note": t(
+            "cases_sampled",
+            shown=t.num(len(shown.indices), 0),
+            total=t.num(shown.total, 0),
+            sample=t("sample_by", key=shown.stratum_key)
+            if shown.stratum_key
+            else t("sample_plain"),
+        )
+        if shown.sampled
+        else None,
         "judges": _judges(record, t),
         "manifest": _manifest(record, t),
         "safety": safety_view(record, lang, {c.case_id: c.anchor for c in cases}),
