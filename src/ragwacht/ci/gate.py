@@ -455,6 +455,66 @@ def _decide_regressions(rows: list[RuleResult], policy: GatePolicy) -> None:
         }
 
 
+def _against_baseline(
+    record: RunRecord, baseline: RunRecord | None, gated: list[GatedMetric]
+) -> tuple[dict[str, Any], list[GateFinding]]:
+    """What the result records about the baseline, and the warnings comparing with it raises."""
+    findings: list[GateFinding] = []
+    digest = record.manifest.dataset_digest
+    result_extra: dict[str, Any] = {"dataset_digest": digest}
+    if baseline is not None:
+        now_ids = {c.case_id for c in record.cases}
+        base_ids = {c.case_id for c in baseline.cases}
+        bdigest = baseline.manifest.dataset_digest
+        changed = bdigest != digest
+        result_extra.update(
+            baseline_run_id=baseline.run_id,
+            baseline_git_sha=baseline.manifest.git_sha,
+            baseline_variant=baseline.variant,
+            baseline_dataset_digest=bdigest,
+            dataset_changed=changed,
+            shared_cases=len(now_ids & base_ids),
+            only_in_run=len(now_ids - base_ids),
+            only_in_baseline=len(base_ids - now_ids),
+        )
+        if changed:
+            findings.append(
+                GateFinding(
+                    kind="dataset_changed",
+                    facts={
+                        "baseline_digest": bdigest,
+                        "digest": digest,
+                        "shared": len(now_ids & base_ids),
+                        "new": len(now_ids - base_ids),
+                        "gone": len(base_ids - now_ids),
+                    },
+                )
+            )
+        if baseline.suite != record.suite or baseline.variant != record.variant:
+            findings.append(
+                GateFinding(
+                    kind="other_baseline",
+                    facts={
+                        "b_suite": baseline.suite,
+                        "b_variant": baseline.variant,
+                        "suite": record.suite,
+                        "variant": record.variant,
+                    },
+                )
+            )
+        for gm in gated:
+            bs = baseline.summary.get(gm.metric)
+            now = record.summary.get(gm.metric)
+            if bs is not None and now is not None and bs.judge != now.judge:
+                findings.append(
+                    GateFinding(
+                        kind="judge_differs",
+                        facts={"metric": gm.metric, "judge_now": now.judge, "judge_base": bs.judge},
+                    )
+                )
+    return result_extra, findings
+
+
 def gate(
     record: RunRecord,
     baseline: RunRecord | None,
@@ -532,58 +592,8 @@ def gate(
                 flips.append(fl)
     _decide_regressions(regressions, policy)
 
-    digest = record.manifest.dataset_digest
-    result_extra: dict[str, Any] = {"dataset_digest": digest}
-    if baseline is not None:
-        now_ids = {c.case_id for c in record.cases}
-        base_ids = {c.case_id for c in baseline.cases}
-        bdigest = baseline.manifest.dataset_digest
-        changed = bdigest != digest
-        result_extra.update(
-            baseline_run_id=baseline.run_id,
-            baseline_git_sha=baseline.manifest.git_sha,
-            baseline_variant=baseline.variant,
-            baseline_dataset_digest=bdigest,
-            dataset_changed=changed,
-            shared_cases=len(now_ids & base_ids),
-            only_in_run=len(now_ids - base_ids),
-            only_in_baseline=len(base_ids - now_ids),
-        )
-        if changed:
-            findings.append(
-                GateFinding(
-                    kind="dataset_changed",
-                    facts={
-                        "baseline_digest": bdigest,
-                        "digest": digest,
-                        "shared": len(now_ids & base_ids),
-                        "new": len(now_ids - base_ids),
-                        "gone": len(base_ids - now_ids),
-                    },
-                )
-            )
-        if baseline.suite != record.suite or baseline.variant != record.variant:
-            findings.append(
-                GateFinding(
-                    kind="other_baseline",
-                    facts={
-                        "b_suite": baseline.suite,
-                        "b_variant": baseline.variant,
-                        "suite": record.suite,
-                        "variant": record.variant,
-                    },
-                )
-            )
-        for gm in gms.values():
-            bs = baseline.summary.get(gm.metric)
-            now = record.summary.get(gm.metric)
-            if bs is not None and now is not None and bs.judge != now.judge:
-                findings.append(
-                    GateFinding(
-                        kind="judge_differs",
-                        facts={"metric": gm.metric, "judge_now": now.judge, "judge_base": bs.judge},
-                    )
-                )
+    result_extra, against = _against_baseline(record, baseline, list(gms.values()))
+    findings.extend(against)
 
     completeness = _completeness(baseline, baseline_error, regressions, result_extra)
     if completeness is not None:
