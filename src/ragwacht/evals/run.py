@@ -67,7 +67,8 @@ from ragwacht.records import (
     ShardInfo,
 )
 from ragwacht.runners.execute import ExecOptions, ResponseCache, ResponseStore, run_cases
-from ragwacht.runners.profile import AnyProfile, Variant, load_profile
+from ragwacht.runners.profile import AnyProfile, Variant, apply_variant, load_profile
+from ragwacht.runners.ray_engine import RayRunner, RaySettings
 from ragwacht.tracking import list_runs
 from ragwacht.tracking.ci_env import ci_context
 
@@ -638,10 +639,18 @@ async def _execute(plan: _Plan, opts: RunOptions) -> _Executed:
     )
     store = ResponseStore(out_dir / "responses.jsonl", fresh=not opts.resume)
     cache = ResponseCache(state_dir(spec) / "response-cache")
+    runner = None
+    if ex.engine == "ray":
+        settings = RaySettings(
+            address=ex.ray.address or os.environ.get("RAY_ADDRESS") or None,
+            actors=ex.ray.actors,
+        )
+        runner = RayRunner(apply_variant(profile, variant), exec_opts, settings)
     try:
         responses = await run_cases(
             profile,
             cases,
+            runner=runner,
             variant=variant,
             options=exec_opts,
             store=store,

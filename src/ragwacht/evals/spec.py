@@ -6,7 +6,7 @@ import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import (
     Field,
@@ -74,6 +74,15 @@ class MetricSpec(StrictModel):
         return data
 
 
+class RaySpec(StrictModel):
+    """The Ray cluster for ``engine: ray`` (the address may also come from ``RAY_ADDRESS``)."""
+
+    address: str | None = Field(
+        default=None, description="'auto', 'HOST:PORT' or 'ray://HOST:10001'; unset: RAY_ADDRESS"
+    )
+    actors: int = Field(default=2, ge=1, le=1024, description="call actors, spread over nodes")
+
+
 class ExecutionSpec(StrictModel):
     """How politely and how persistently to call the endpoint."""
 
@@ -88,6 +97,10 @@ class ExecutionSpec(StrictModel):
         gt=0,
         description="scoring time budget per case and metric; over it: not scored (error)",
     )
+    engine: Literal["local", "ray"] = Field(
+        default="local", description="where the endpoint calls run: this process, or Ray"
+    )
+    ray: RaySpec = Field(default_factory=lambda: RaySpec())
 
 
 class BaselineSpec(StrictModel):
@@ -188,7 +201,10 @@ class SuiteSpec(StrictModel):
 
     def suite_hash(self) -> str:
         """sha256 over the canonical form of the spec (what was asked, not where it lives)."""
-        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        # Where the calls run (the engine) is not what was asked: a run on Ray and one on this
+        # machine of the same suite have the same hash.
+        asked = self.model_dump(mode="json", exclude={"execution": {"engine", "ray"}})
+        blob = json.dumps(asked, sort_keys=True, separators=(",", ":"))
         return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()
 
 

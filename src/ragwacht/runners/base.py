@@ -34,6 +34,7 @@ ERROR_KINDS = (
     "tool_error",  # an MCP tool reported an error
     "callable",  # a python endpoint raised
     "skipped",  # a conversation turn not asked because an earlier turn got no answer
+    "worker_lost",  # a distributed worker (Ray) died during the call; asked again
     "internal",  # anything else (a bug: reported, never hidden)
 )
 
