@@ -28,7 +28,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from runner_overhead import bare, peak_rss_mib, serve  # noqa: E402
+from runner_overhead import bare, peak_rss_mib, serve
 
 TOPICS = ("bag", "woz", "bgt", "brk", "stelsel")
 
@@ -53,7 +53,7 @@ def _project(root: Path, n: int, url: str, concurrency: int) -> Path:
     (root / "endpoint.yaml").write_text(
         "schema_version: 1\ntype: http\nname: scale\n"
         f"url: {url}\nmethod: POST\n"
-        'body: \'{"question": {{ question | tojson }}}\'\n'
+        "body: '{\"question\": {{ question | tojson }}}'\n"
         "response:\n  answer: $.answer\n  contexts: $.sources[*]\n"
         "  context: {text: text, doc_id: doc_id, score: score, rank: rank}\n",
         encoding="utf-8",
@@ -167,7 +167,10 @@ def main() -> None:
     finally:
         server.terminate()
     base = rows[0]
-    print("\n| cases | wall s | bare client s | I/O limit s | peak RSS MiB | record MiB | report MiB |")
+    print(
+        "\n| cases | wall s | bare client s | I/O limit s | peak RSS MiB | record MiB "
+        "| report MiB |"
+    )
     print("|---|---|---|---|---|---|---|")
     for r in rows:
         print(
