@@ -380,7 +380,9 @@ async def _score_repeats(spec: Any, record: Any) -> dict[tuple[str, int], dict[s
         all_verifiers,
         build_metrics,
         build_verifiers,
-        score_cases,
+    )
+    from ragwacht.evals.scoring import (
+        score_cases,  # lazy: the plugin loads in every pytest session
     )
     from ragwacht.metrics.base import ScoreInput  # lazy: the plugin loads in every pytest session
 

@@ -58,9 +58,11 @@ def test_checkpoint_reuses_only_the_same_suite_metric_and_response(tmp_path: Pat
     path = tmp_path / "scores.jsonl"
     ScoreCheckpoint(path, "sha256:s", fresh=True).save(metric, [item], res)
     again = ScoreCheckpoint(path, "sha256:s", fresh=False)
-    assert again.load(metric, [item]) == res
+    assert again.load_some(metric, [item]) == {0: res[0]}
     changed = ScoreInput(case=item.case, response=Response(case_id="c1", answer="b"))
-    assert again.load(metric, [changed]) is None
-    assert ScoreCheckpoint(path, "sha256:other", fresh=False).load(metric, [item]) is None
-    assert ScoreCheckpoint(path, "sha256:s", fresh=True).load(metric, [item]) is None
+    assert again.load_some(metric, [changed]) == {}
+    # Only the items that have a stored score get one: the rest are scored again.
+    assert again.load_some(metric, [changed, item]) == {1: res[0]}
+    assert ScoreCheckpoint(path, "sha256:other", fresh=False).load_some(metric, [item]) == {}
+    assert ScoreCheckpoint(path, "sha256:s", fresh=True).load_some(metric, [item]) == {}
     assert not path.exists()

@@ -9,7 +9,7 @@ when the bot kept the subject of the earlier turn.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 
 from ragwacht.ci.cases import case_passes
 from ragwacht.ci.policy import DEFAULT_CASE_PASS
@@ -64,7 +64,7 @@ def _kept_context(case: CaseResult) -> bool:
 
 
 def conversation_results(
-    cases: list[CaseResult],
+    cases: Sequence[CaseResult],
     summary: Mapping[str, MetricSummary],
     case_pass: Mapping[str, float] | None = None,
     metrics: Collection[str] | None = None,

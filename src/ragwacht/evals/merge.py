@@ -38,7 +38,7 @@ from ragwacht.evals.run import (
 from ragwacht.evals.shard import select_shard
 from ragwacht.evals.spec import SuiteSpec, load_suite
 from ragwacht.evals.summary import summarize_like
-from ragwacht.records import RunRecord, ShardInfo
+from ragwacht.records import CaseResult, RunRecord, ShardInfo
 
 _SAME_RUN_HINT = (
     "merge the shards of one `ragwacht run --shard I/N` round: same suite file, dataset, "
@@ -166,7 +166,7 @@ def merge_records(
             hint="run the shards again",
         )
     order = {c.id: k for k, c in enumerate(expand_conversations(selected))}
-    cases = []
+    cases: list[CaseResult] = []
     for index, (path, rec) in enumerate(ordered, 1):
         expected = {c.id for c in expand_conversations(select_shard(selected, index, info.count))}
         got = [c.case_id for c in rec.cases]

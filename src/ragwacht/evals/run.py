@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ragwacht import __version__
 from ragwacht._env import redact_public
@@ -48,13 +47,12 @@ from ragwacht.evals.scoring import (
     SCORING_MAX_CHARS,
     DaemonExecutor,
     ScoreCheckpoint,
-    batch_timeout,
-    cut_for_scoring,
 )
 from ragwacht.evals.shard import select_shard
 from ragwacht.evals.spec import DEFAULT_VARIANT, SuiteSpec, load_suite
-from ragwacht.evals.summary import summarize_metric
-from ragwacht.metrics.base import Metric, ScoreInput, create_metric
+from ragwacht.evals.stream import SPOOL_NAME, CaseSpool, ScorePipeline
+from ragwacht.evals.summary import summarize_metrics
+from ragwacht.metrics.base import Metric, create_metric
 from ragwacht.metrics.calibration import find_calibration
 from ragwacht.metrics.judges.factory import make_verifier, parse_judge_config
 from ragwacht.records import (
@@ -314,72 +312,6 @@ def _preflight_judge(cfg: Any, spec: SuiteSpec, name: str) -> None:
         )
 
 
-async def score_cases(
-    metrics: Sequence[Metric],
-    items: Sequence[ScoreInput],
-    *,
-    progress: bool = True,
-    console: Console | None = None,
-    timeout_s: float | None = None,
-    checkpoint: ScoreCheckpoint | None = None,
-    finished: list[str] | None = None,
-) -> list[dict[str, MetricResult]]:
-    """Score every item with every metric; a metric that crashes marks its cases not scored.
-
-    Args:
-        metrics: the metrics, scored one after another.
-        items: one input per case.
-        progress: show a progress bar.
-        console: where the progress bar goes.
-        timeout_s: time budget per case; a metric over ``batch_timeout(timeout_s, n)`` marks
-            its cases not scored (a judge failure, counted in the error budget).
-        checkpoint: where finished metrics are written, and read back on ``--resume``.
-        finished: filled with the ids of the metrics that finished (for an interruption).
-
-    """
-    results: list[dict[str, MetricResult]] = [{} for _ in items]
-    with Progress(
-        TextColumn("[bold]scoring[/] {task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        disable=not progress,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("", total=len(metrics))
-        for metric in metrics:
-            bar.update(task, description=metric.id)
-            stored = checkpoint.load(metric, items) if checkpoint is not None else None
-            if stored is not None:
-                scored = stored
-            else:
-                budget = batch_timeout(timeout_s, len(items)) if timeout_s else None
-                try:
-                    scored = await asyncio.wait_for(metric.score_batch(items), budget)
-                except ConfigError:
-                    raise
-                except TimeoutError:
-                    log.warning("metric %s ran out of its %.0f s budget", metric.id, budget)
-                    reason = (
-                        f"scoring timed out after {budget:.0f} s "
-                        f"(execution.scoring_timeout_s = {timeout_s:g} s per case)"
-                    )
-                    scored = [metric.not_scored(reason, error=True) for _ in items]
-                except Exception as exc:  # a broken backend must not cost the other metrics
-                    log.warning("metric %s failed: %s", metric.id, exc)
-                    reason = f"metric failed: {type(exc).__name__}: {exc}"[:300]
-                    scored = [metric.not_scored(reason, error=True) for _ in items]
-                if checkpoint is not None:
-                    checkpoint.save(metric, items, scored)
-            for slot, res in zip(results, scored, strict=True):
-                slot[metric.id] = res
-            if finished is not None:
-                finished.append(metric.id)
-            bar.advance(task)
-    return results
-
-
 def all_verifiers(metrics: Sequence[Metric], verifiers: dict[str, Any]) -> list[Any]:
     """Every verifier in use: the suite's judges and those metrics made themselves."""
     found: dict[int, Any] = {id(v): v for v in verifiers.values()}
@@ -615,18 +547,29 @@ def _plan(spec: SuiteSpec, opts: RunOptions) -> _Plan:
     )
 
 
-@dataclass
-class _Executed:
-    """The responses of a run, by case id (first repeat first), and what the cache served."""
+def _case_result(
+    case: GoldenCase, responses: list[Response], metrics: dict[str, MetricResult]
+) -> CaseResult:
+    return CaseResult(
+        case_id=case.id,
+        tags=list(case.tags),
+        question=case.question,
+        reference_answer=case.reference_answer,
+        expected_behavior=case.expected_behavior.value,
+        gold_doc_ids=[g.doc_id for g in case.gold_contexts],
+        response=responses[0],
+        repeats=responses[1:],
+        metrics=metrics,
+        conversation_id=case.conversation.conversation_id if case.conversation else None,
+        turn=case.conversation.turn if case.conversation else None,
+    )
 
-    by_case: dict[str, list[Response]]
-    n_responses: int
-    store_path: Path
-    cache_note: str | None
 
+async def _execute_and_score(plan: _Plan, opts: RunOptions) -> tuple[ScorePipeline, CaseSpool]:
+    """Stages 1 and 2: call the endpoint for every case and score the finished ones meanwhile.
 
-async def _execute(plan: _Plan, opts: RunOptions) -> _Executed:
-    """Stage 1: call the endpoint for every case (resumable; answers stored as they come)."""
+    Resumable: answers and scores are stored as they come.
+    """
     spec, cases, profile, variant = plan.spec, plan.cases, plan.profile, plan.variant
     out_dir, cache_identity, console = plan.out_dir, plan.cache_identity, plan.console
     ex = spec.execution
@@ -639,6 +582,23 @@ async def _execute(plan: _Plan, opts: RunOptions) -> _Executed:
     )
     store = ResponseStore(out_dir / "responses.jsonl", fresh=not opts.resume)
     cache = ResponseCache(state_dir(spec) / "response-cache")
+    checkpoint = ScoreCheckpoint(
+        out_dir / CHECKPOINT_NAME, plan.manifest.suite_hash, fresh=not opts.resume
+    )
+    spool = CaseSpool(out_dir / SPOOL_NAME, len(cases))
+    lang = plan.golden.manifest.language or spec.lang
+    pipeline = ScorePipeline(
+        cases,
+        plan.metrics,
+        repeats=ex.repeats,
+        language=lambda c: c.language(lang),
+        make_case=_case_result,
+        spool=spool,
+        checkpoint=checkpoint,
+        timeout_s=ex.scoring_timeout_s,
+        console=console,
+        progress=opts.progress,
+    )
     runner = None
     if ex.engine == "ray":
         settings = RaySettings(
@@ -646,172 +606,123 @@ async def _execute(plan: _Plan, opts: RunOptions) -> _Executed:
             actors=ex.ray.actors,
         )
         runner = RayRunner(apply_variant(profile, variant), exec_opts, settings)
+    where = f"`ragwacht run {rel_path(spec.path, Path.cwd()) or spec.name} --resume` (same --out "
+    pipeline.start()
     try:
-        responses = await run_cases(
-            profile,
-            cases,
-            runner=runner,
-            variant=variant,
-            options=exec_opts,
-            store=store,
-            cache=cache,
-            resume=opts.resume,
-            refresh=opts.refresh or not _cache_reads(opts),
-            repeats=ex.repeats,
-            progress=opts.progress,
-            cache_identity=cache_identity,
-        )
-    except asyncio.CancelledError:  # Ctrl-C: asyncio.run cancels this task
-        kept = sum(1 for r in store.load().values() if r.ok)
-        raise Interrupted(
-            f"interrupted while calling the endpoint: {kept} of {len(cases) * ex.repeats} "
-            f"responses are kept in {store.path}; nothing was scored. Continue with "
-            f"`ragwacht run {rel_path(spec.path, Path.cwd()) or spec.name} --resume` (same --out "
-            "and --variant): only the missing cases are called"
-        ) from None
-    n_cached = sum(1 for r in responses if r.cached)
-    cache_note = (
-        f"{n_cached} of {len(responses)} responses came from the response cache"
-        " (their latency is from when they were first fetched); use --refresh for fresh answers"
-        if n_cached
-        else None
-    )
-    if cache_note and opts.progress:
-        console.print(f"[yellow]note[/]: {cache_note}")
-    by_case: dict[str, list[Response]] = {}
-    for r in responses:
-        by_case.setdefault(r.case_id, []).append(r)
-    for rs in by_case.values():
-        rs.sort(key=lambda r: r.repeat)
-    return _Executed(by_case, len(responses), store.path, cache_note)
-
-
-async def _score(plan: _Plan, run: _Executed, opts: RunOptions) -> tuple[list[Any], str | None]:
-    """Stage 2: score every case with every metric (checkpointed per metric)."""
-    spec, cases, gs, ex = plan.spec, plan.cases, plan.golden, plan.spec.execution
-    metrics, verifiers, manifest, console = (
-        plan.metrics,
-        plan.verifiers,
-        plan.manifest,
-        plan.console,
-    )
-    out_dir, by_case = plan.out_dir, run.by_case
-    # Metrics see answers and passages cut to a bound; the record keeps the full response.
-    n_cut = 0
-    items = []
-    for c in cases:
-        first, cut = cut_for_scoring(by_case[c.id][0])
-        n_cut += cut
-        items.append(
-            ScoreInput(
-                case=c,
-                response=first,
-                repeats=[cut_for_scoring(r)[0] for r in by_case[c.id]] if ex.repeats > 1 else [],
-                language=c.language(gs.manifest.language or spec.lang),
+        try:
+            await run_cases(
+                profile,
+                cases,
+                runner=runner,
+                variant=variant,
+                options=exec_opts,
+                store=store,
+                cache=cache,
+                resume=opts.resume,
+                refresh=opts.refresh or not _cache_reads(opts),
+                repeats=ex.repeats,
+                progress=opts.progress,
+                cache_identity=cache_identity,
+                on_response=pipeline.on_response,
+                keep=False,
             )
-        )
-    cut_note = (
-        f"{n_cut} answers or passages were longer than {SCORING_MAX_CHARS:,} characters and "
-        f"were scored on their first {SCORING_MAX_CHARS:,} (the record keeps the full text)"
-        if n_cut
-        else None
-    )
-    checkpoint = ScoreCheckpoint(
-        out_dir / CHECKPOINT_NAME, manifest.suite_hash, fresh=not opts.resume
-    )
-    finished: list[str] = []
-    try:
-        scored = await score_cases(
-            metrics,
-            items,
-            progress=opts.progress,
-            console=console,
-            timeout_s=ex.scoring_timeout_s,
-            checkpoint=checkpoint,
-            finished=finished,
-        )
-    except asyncio.CancelledError:  # Ctrl-C: asyncio.run cancels this task
-        now = next((m.id for m in metrics if m.id not in finished), "?")
-        done = ", ".join(finished) or "none"
-        raise Interrupted(
-            f"interrupted while scoring {now}: all {run.n_responses} responses are kept in "
-            f"{run.store_path}, and the scores of the {len(finished)} finished metrics ({done}) in "
-            f"{checkpoint.path}. Continue with "
-            f"`ragwacht run {rel_path(spec.path, Path.cwd()) or spec.name} --resume` (same --out "
-            "and --variant): no endpoint call is repeated and finished metrics are not scored "
-            "again"
-        ) from None
+        except asyncio.CancelledError:  # Ctrl-C: asyncio.run cancels this task
+            pipeline.cancel()
+            kept = sum(1 for r in store.load().values() if r.ok)
+            raise Interrupted(
+                f"interrupted while calling the endpoint: {kept} of {len(cases) * ex.repeats} "
+                f"responses are kept in {store.path}, and the scores of the cases finished so "
+                f"far in {checkpoint.path}. Continue with {where}"
+                "and --variant): only the missing cases are called"
+            ) from None
+        try:
+            await pipeline.finish()
+        except asyncio.CancelledError:
+            pipeline.cancel()
+            now = pipeline.scoring_now or "?"
+            done = ", ".join(pipeline.finished) or "none"
+            raise Interrupted(
+                f"interrupted while scoring {now}: all {pipeline.n_responses} responses are kept "
+                f"in {store.path}, and the scores of the finished cases and metrics ({done}) in "
+                f"{checkpoint.path}. Continue with {where}"
+                "and --variant): no endpoint call is repeated and finished scores are not "
+                "computed again"
+            ) from None
+    except BaseException:
+        pipeline.cancel()
+        spool.close(remove=True)
+        raise
     finally:
-        for v in all_verifiers(metrics, verifiers):
+        for v in all_verifiers(plan.metrics, plan.verifiers):
             close = getattr(v, "aclose", None)
             if close is not None:
                 await close()
-    return scored, cut_note
+    if pipeline.n_cached and opts.progress:
+        console.print(f"[yellow]note[/]: {_cache_note(pipeline)}")
+    return pipeline, spool
 
 
-def _make_record(plan: _Plan, run: _Executed, scored: list[Any], notes: list[str]) -> RunRecord:
-    """Stage 3: the run record: per-case results, summaries, judges, conversations."""
-    spec, cases, ex, metrics = plan.spec, plan.cases, plan.spec.execution, plan.metrics
-    gate_policy, manifest, by_case = plan.gate_policy, plan.manifest, run.by_case
-    verifiers, variant_name = plan.verifiers, plan.variant_name
-    case_results = [
-        CaseResult(
-            case_id=c.id,
-            tags=list(c.tags),
-            question=c.question,
-            reference_answer=c.reference_answer,
-            expected_behavior=c.expected_behavior.value,
-            gold_doc_ids=[g.doc_id for g in c.gold_contexts],
-            response=by_case[c.id][0],
-            repeats=by_case[c.id][1:] if ex.repeats > 1 else [],
-            metrics=res,
-            conversation_id=c.conversation.conversation_id if c.conversation else None,
-            turn=c.conversation.turn if c.conversation else None,
-        )
-        for c, res in zip(cases, scored, strict=True)
-    ]
+def _cache_note(pipeline: ScorePipeline) -> str | None:
+    if not pipeline.n_cached:
+        return None
+    return (
+        f"{pipeline.n_cached} of {pipeline.n_responses} responses came from the response cache"
+        " (their latency is from when they were first fetched); use --refresh for fresh answers"
+    )
+
+
+def _cut_note(pipeline: ScorePipeline) -> str | None:
+    if not pipeline.n_cut:
+        return None
+    return (
+        f"{pipeline.n_cut} answers or passages were longer than {SCORING_MAX_CHARS:,} characters"
+        f" and were scored on their first {SCORING_MAX_CHARS:,} (the record keeps the full text)"
+    )
+
+
+def _make_record(plan: _Plan, pipeline: ScorePipeline, cases: Sequence[CaseResult]) -> RunRecord:
+    """Stage 3: the run record: per-case results (read from disk), summaries, judges."""
+    spec, metrics, gate_policy, manifest = plan.spec, plan.metrics, plan.gate_policy, plan.manifest
     seed = gate_policy.seed if gate_policy is not None else 0
     n_resamples = gate_policy.n_resamples if gate_policy is not None else 10_000
-    summary = {
-        m.id: summarize_metric(
-            m, case_results, breakdown=spec.breakdown, n_resamples=n_resamples, seed=seed
-        )
-        for m in metrics
-    }
-    manifest.judges = _judge_infos(metrics, verifiers, spec.project_root)
+    summary = summarize_metrics(
+        metrics, cases, breakdown=spec.breakdown, n_resamples=n_resamples, seed=seed
+    )
+    manifest.judges = _judge_infos(metrics, plan.verifiers, spec.project_root)
     manifest.finished_at = _now()
-    record = RunRecord(
+    notes = plan.notes + [n for n in (_cache_note(pipeline), _cut_note(pipeline)) if n]
+    return RunRecord(
         run_id=uuid.uuid4().hex,
         suite=spec.name,
-        variant=variant_name,
+        variant=plan.variant_name,
         manifest=manifest,
-        cases=case_results,
+        cases=cases,
         summary=summary,
-        endpoint_errors=sum(1 for c in case_results if c.response.error is not None),
+        endpoint_errors=pipeline.endpoint_errors,
         warnings=notes,
-        judge_errors=sum(1 for c in case_results if any(m.error for m in c.metrics.values())),
+        judge_errors=pipeline.judge_errors,
         conversations=conversation_results(
-            case_results, summary, case_marks(gate_policy), gated_metrics(gate_policy)
-        ),
+            cases, summary, case_marks(gate_policy), gated_metrics(gate_policy)
+        )
+        if pipeline.has_conversations
+        else [],
         shard=plan.shard,
     )
-    return record
 
 
 async def _evaluate_async(spec: SuiteSpec, opts: RunOptions) -> Evaluated:
-    """Plan -> execute -> score -> record, the record on disk before anything else can fail."""
+    """Plan -> execute and score -> record, the record on disk before anything else can fail."""
     # Blocking work (embeddings, NLI, python callables) runs on daemon threads, so that a
     # metric over its time budget or a Ctrl-C does not leave the process waiting for it.
     asyncio.get_running_loop().set_default_executor(DaemonExecutor())
     plan = _plan(spec, opts)
-    run = await _execute(plan, opts)
-    scored, cut_note = await _score(plan, run, opts)
-    notes = plan.notes + [n for n in (run.cache_note, cut_note) if n]
-    record = _make_record(plan, run, scored, notes)
-    files = {
-        "record": record.save(plan.out_dir / "run.json"),
-        "cases": write_case_table(record, plan.out_dir / "cases.csv"),
-    }
+    pipeline, spool = await _execute_and_score(plan, opts)
+    try:
+        record = _make_record(plan, pipeline, spool.cases())
+        files = {"record": record.save(plan.out_dir / "run.json")}  # now reads from run.json
+    finally:
+        spool.close(remove=True)
+    files["cases"] = write_case_table(record, plan.out_dir / "cases.csv")
     return Evaluated(
         record=record,
         out_dir=plan.out_dir,

@@ -10,6 +10,7 @@ finished metric is written to ``scores.jsonl`` so that ``--resume`` does not sco
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import hashlib
 import json
@@ -19,6 +20,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from ragwacht.errors import ConfigError
 from ragwacht.metrics.base import Metric, ScoreInput
 from ragwacht.records import MetricResult, Response
 from ragwacht.records.metric import upgrade_v1_metric
@@ -146,14 +151,13 @@ class ScoreCheckpoint:
             }
         )
 
-    def load(self, metric: Metric, items: Sequence[ScoreInput]) -> list[MetricResult] | None:
-        """The stored results of ``metric`` for every item, or None if any is missing."""
-        out = []
-        for it in items:
+    def load_some(self, metric: Metric, items: Sequence[ScoreInput]) -> dict[int, MetricResult]:
+        """The stored results of ``metric`` by item position, for the items that have one."""
+        out = {}
+        for k, it in enumerate(items):
             raw = self._done.get(self.key(metric, it))
-            if raw is None:
-                return None
-            out.append(MetricResult.model_validate(upgrade_v1_metric(raw)))
+            if raw is not None:
+                out[k] = MetricResult.model_validate(upgrade_v1_metric(raw))
         return out
 
     def save(
@@ -175,3 +179,75 @@ class ScoreCheckpoint:
     def finished_metrics(self) -> int:
         """How many metric x case results are on disk."""
         return len(self._done)
+
+
+async def score_cases(
+    metrics: Sequence[Metric],
+    items: Sequence[ScoreInput],
+    *,
+    progress: bool = True,
+    console: Console | None = None,
+    timeout_s: float | None = None,
+    checkpoint: ScoreCheckpoint | None = None,
+    finished: list[str] | None = None,
+    on_metric: Callable[[str], Any] | None = None,
+) -> list[dict[str, MetricResult]]:
+    """Score every item with every metric; a metric that crashes marks its cases not scored.
+
+    Args:
+        metrics: the metrics, scored one after another.
+        items: one input per case.
+        progress: show a progress bar.
+        console: where the progress bar goes.
+        timeout_s: time budget per case; a metric over ``batch_timeout(timeout_s, n)`` marks
+            its cases not scored (a judge failure, counted in the error budget).
+        checkpoint: where finished metrics are written, and read back on ``--resume``.
+        finished: filled with the ids of the metrics that finished (for an interruption).
+        on_metric: told the id of each metric as its scoring starts.
+
+    """
+    results: list[dict[str, MetricResult]] = [{} for _ in items]
+    with Progress(
+        TextColumn("[bold]scoring[/] {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not progress,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("", total=len(metrics))
+        for metric in metrics:
+            bar.update(task, description=metric.id)
+            if on_metric is not None:
+                on_metric(metric.id)
+            stored = checkpoint.load_some(metric, items) if checkpoint is not None else {}
+            todo = [it for k, it in enumerate(items) if k not in stored]
+            fresh: list[MetricResult] = []
+            if todo:
+                budget = batch_timeout(timeout_s, len(todo)) if timeout_s else None
+                try:
+                    fresh = await asyncio.wait_for(metric.score_batch(todo), budget)
+                except ConfigError:
+                    raise
+                except TimeoutError:
+                    log.warning("metric %s ran out of its %.0f s budget", metric.id, budget)
+                    reason = (
+                        f"scoring timed out after {budget:.0f} s "
+                        f"(execution.scoring_timeout_s = {timeout_s:g} s per case)"
+                    )
+                    fresh = [metric.not_scored(reason, error=True) for _ in todo]
+                except Exception as exc:  # a broken backend must not cost the other metrics
+                    log.warning("metric %s failed: %s", metric.id, exc)
+                    reason = f"metric failed: {type(exc).__name__}: {exc}"[:300]
+                    fresh = [metric.not_scored(reason, error=True) for _ in todo]
+                if checkpoint is not None:
+                    checkpoint.save(metric, todo, fresh)
+            new = iter(fresh)
+            scored = [stored[k] if k in stored else next(new) for k in range(len(items))]
+            for slot, res in zip(results, scored, strict=True):
+                slot[metric.id] = res
+            if finished is not None:
+                finished.append(metric.id)
+            bar.advance(task)
+    return results

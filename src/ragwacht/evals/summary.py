@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from ragwacht import stats
 from ragwacht.metrics.base import Metric
-from ragwacht.records import CaseResult, MetricSummary, TagSummary
+from ragwacht.records import CaseResult, MetricResult, MetricSummary, TagSummary
 
 
 def _verifier(metric: Metric) -> object | None:
@@ -45,6 +46,44 @@ def summarize_metric(
         total=0,
     )
     return summarize_like(like, cases, breakdown=breakdown, n_resamples=n_resamples, seed=seed)
+
+
+class _Lite:
+    """What a summary reads of one metric on one case (a case's evidence stays on disk)."""
+
+    __slots__ = ("error", "reason", "value")
+
+    def __init__(self, res: MetricResult) -> None:
+        self.value = res.value
+        self.error = res.error
+        self.reason = res.reason
+
+
+class _LiteCase:
+    __slots__ = ("metrics", "tags")
+
+    def __init__(self, case: CaseResult) -> None:
+        self.tags = case.tags
+        self.metrics = {k: _Lite(v) for k, v in case.metrics.items()}
+
+
+def summarize_metrics(
+    metrics: Sequence[Metric],
+    cases: Iterable[CaseResult],
+    *,
+    breakdown: Sequence[str] = (),
+    n_resamples: int = 10_000,
+    seed: int = 0,
+) -> dict[str, MetricSummary]:
+    """Every metric's summary from one pass over ``cases`` (which may be read from disk).
+
+    Only each case's tags and metric values are held, not its response or evidence.
+    """
+    lite: Any = [_LiteCase(c) for c in cases]
+    return {
+        m.id: summarize_metric(m, lite, breakdown=breakdown, n_resamples=n_resamples, seed=seed)
+        for m in metrics
+    }
 
 
 def summarize_like(

@@ -7,22 +7,37 @@ or an outage later never loses the finished work.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Annotated, Any
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, WrapSerializer, WrapValidator
 
 from ragwacht._io import write_atomic
 from ragwacht.errors import ConfigError
 from ragwacht.records._base import StrictModel
+from ragwacht.records.case import CaseResult
+from ragwacht.records.cases import CaseFile, case_lines, read_v3, trailer, write_cases
 from ragwacht.records.gate import GateResult
-from ragwacht.records.metric import MetricResult, upgrade_v1_metric
-from ragwacht.records.response import Response
+from ragwacht.records.metric import upgrade_v1_metric
 
 # 2: metric results carry ``status`` (was: ``error`` plus reason prefixes).
-SCHEMA_VERSION = 2
-SUPPORTED_SCHEMA_VERSIONS = (1, 2)
+# 3: one case per line, read on demand (see ragwacht.records.cases); still one JSON document.
+SCHEMA_VERSION = 3
+SUPPORTED_SCHEMA_VERSIONS = (1, 2, 3)
+
+
+def _keep_case_file(value: Any, handler: Any) -> Any:
+    # A record read from disk keeps its cases there: validating them would load them all.
+    return value if isinstance(value, CaseFile) else handler(value)
+
+
+def _dump_cases(value: Any, handler: Any) -> Any:
+    return handler(list(value) if isinstance(value, CaseFile) else value)
+
+
+Cases = Annotated[Sequence[CaseResult], WrapValidator(_keep_case_file), WrapSerializer(_dump_cases)]
 
 
 class JudgeInfo(StrictModel):
@@ -61,23 +76,6 @@ class Manifest(StrictModel):
     platform: str | None = None
     started_at: datetime
     finished_at: datetime | None = None
-
-
-class CaseResult(StrictModel):
-    """One golden case in one run: the response and every metric's result."""
-
-    case_id: str
-    tags: list[str] = Field(default_factory=list)
-    question: str = ""
-    reference_answer: str | None = None
-    expected_behavior: str = "answer"
-    gold_doc_ids: list[str] = Field(default_factory=list)
-    response: Response
-    repeats: list[Response] = Field(default_factory=list)
-    metrics: dict[str, MetricResult] = Field(default_factory=dict)
-    # For a turn of a scripted conversation: the conversation's case id and the turn (1-based).
-    conversation_id: str | None = None
-    turn: int | None = None
 
 
 class ConversationResult(StrictModel):
@@ -160,7 +158,7 @@ class RunRecord(StrictModel):
     suite: str
     variant: str = "default"
     manifest: Manifest
-    cases: list[CaseResult]
+    cases: Cases = Field(description="per-case results; on disk one per line (schema 3)")
     summary: dict[str, MetricSummary] = Field(default_factory=dict)
     endpoint_errors: int = 0
     judge_errors: int = 0
@@ -178,15 +176,38 @@ class RunRecord(StrictModel):
     )
 
     def save(self, path: str | Path) -> Path:
-        """Write the record atomically (temp file + rename) and return its path."""
+        """Write the record atomically (temp file + rename) and return its path.
+
+        Cases go one per line (copied as bytes from a record read from disk, so saving a
+        100,000-case record again after its gate costs a file copy, not a parse).
+        """
         path = Path(path)
-        write_atomic(path, self.model_dump_json(indent=1))
+        rest = self.model_dump_json(exclude={"cases", "schema_version"})
+
+        layout: list[Any] = []
+
+        def write(fh: IO[bytes]) -> None:
+            layout[:] = write_cases(fh, case_lines(self.cases))
+            fh.write(trailer(rest))
+            fh.write(b"\n")
+
+        write_atomic(path, write)
+        if isinstance(self.cases, CaseFile):  # read from the new file from now on
+            self.cases = CaseFile(path, *layout)
         return path
 
     @classmethod
     def load(cls, path: str | Path) -> RunRecord:
-        """Read a record, with a ConfigError that names the file on any problem."""
+        """Read a record, with a ConfigError that names the file on any problem.
+
+        A schema-3 record's cases stay on disk and are read as they are used (see
+        :class:`~ragwacht.records.cases.CaseFile`); older records are read whole.
+        """
         path = Path(path)
+        v3 = read_v3(path)
+        if v3 is not None:
+            fields, cases = v3
+            return cls._validated({**fields, "cases": []}, path, cases=cases)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
@@ -204,12 +225,22 @@ class RunRecord(StrictModel):
             )
         if version == 1:
             data = upgrade_v1_record(data)
+        data["schema_version"] = SCHEMA_VERSION  # read in full, saved in the current form
+        return cls._validated(data, path)
+
+    @classmethod
+    def _validated(
+        cls, data: dict[str, Any], path: Path, *, cases: CaseFile | None = None
+    ) -> RunRecord:
         try:
-            return cls.model_validate(data)
+            record = cls.model_validate(data)
         except ValidationError as exc:
             err = exc.errors()[0]
             loc = ".".join(str(p) for p in err["loc"])
             raise ConfigError(f"invalid run record: {err['msg']}", file=path, field=loc) from exc
+        if cases is not None:
+            record.cases = cases
+        return record
 
     def case_map(self) -> dict[str, CaseResult]:
         """Cases keyed by id."""
@@ -226,5 +257,5 @@ def upgrade_v1_record(data: dict[str, Any]) -> dict[str, Any]:
             case["metrics"] = {k: upgrade_v1_metric(v) for k, v in case["metrics"].items()}
         cases.append(case)
     data["cases"] = cases
-    data["schema_version"] = SCHEMA_VERSION
+    data["schema_version"] = 2
     return data

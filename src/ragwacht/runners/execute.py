@@ -476,6 +476,7 @@ async def run_cases(
     transport: Any = None,
     console: Console | None = None,
     cache_identity: dict[str, Any] | None = None,
+    keep: bool = True,
 ) -> list[Response]:
     """Call the endpoint for every case (``repeats`` times each) and return every Response.
 
@@ -496,9 +497,12 @@ async def run_cases(
         console: where the progress bar goes (default: stderr).
         cache_identity: what identifies the endpoint in cache keys instead of the profile's
             public form (for a local server that gets a new port on every start).
+        keep: hold every response for the return value; with False nothing is held (memory
+            stays flat) and ``on_response`` is where the responses go.
 
     Returns:
-        One Response per (case, repeat), in case order then repeat order.
+        One Response per (case, repeat), in case order then repeat order (empty when ``keep``
+        is False).
 
     Raises:
         ConfigError: a bad option, ``resume`` without a store, or a profile that cannot be
@@ -525,7 +529,8 @@ async def run_cases(
     runner = runner or build_runner(applied, options, transport=transport)
 
     total = len(cases) * repeats
-    results: list[Response | None] = [None] * total
+    results: list[Response | None] = [None] * total if keep else []
+    settled = 0
     bar = _make_progress(progress, console)
     task_id = None
     state = _Run(profile, variant, options, runner, store, cache, refresh, done, cache_identity)
@@ -581,6 +586,14 @@ async def run_cases(
             active -= 1
             wake.set()
 
+    def final(idx: int, item: Response | _Fresh) -> Response:
+        nonlocal settled
+        response = state.settle(item)
+        settled += 1
+        if keep:
+            results[idx] = response
+        return response
+
     async def finisher() -> None:
         try:
             while arrived or active:
@@ -588,7 +601,7 @@ async def run_cases(
                 wake.clear()
                 while arrived:
                     idx, item = arrived.popleft()
-                    response = results[idx] = state.settle(item)
+                    response = final(idx, item)
                     if bar is not None and task_id is not None:
                         bar.update(task_id, advance=1, errors=state.errors)
                     if on_response is not None:
@@ -599,7 +612,7 @@ async def run_cases(
             # Interrupted or failed: every response that arrived is still kept.
             while arrived:
                 idx, item = arrived.popleft()
-                results[idx] = state.settle(item)
+                final(idx, item)
 
     label = f"{profile.name} [{variant.name}]"
     try:
@@ -613,9 +626,8 @@ async def run_cases(
     finally:
         if bar is not None:
             bar.stop()
-    missing = [i for i, r in enumerate(results) if r is None]
-    if missing:  # pragma: no cover - the workers drain the whole source
-        raise RuntimeError(f"{len(missing)} responses missing after the run")
+    if settled != total:  # pragma: no cover - the workers drain the whole source
+        raise RuntimeError(f"{total - settled} responses missing after the run")
     return [r for r in results if r is not None]
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import os
 import re
+import shutil
 import tempfile
 import time
 import warnings
@@ -256,7 +258,7 @@ def log_run(
             if not any(Path(p).name == RECORD_ARTIFACT for p in (artifacts or {}).values()):
                 with tempfile.TemporaryDirectory() as td:
                     p = Path(td) / RECORD_ARTIFACT
-                    p.write_text(record.model_dump_json(), encoding="utf-8")
+                    record.model_copy().save(p)  # the copy keeps ``record`` where it was
                     client.log_artifact(rid, str(p))
             client.log_batch(rid, tags=[RunTag("ragwacht.complete", "true")])
             client.set_terminated(rid, "FINISHED")
@@ -389,9 +391,11 @@ def find_baseline(
     for run in _baseline_candidates(client, str(exp.experiment_id), variant, base):
         if exclude_run_id and run.data.tags.get("ragwacht.run_id") == exclude_run_id:
             continue
-        with tempfile.TemporaryDirectory() as td:
-            local = client.download_artifacts(run.info.run_id, RECORD_ARTIFACT, td)
-            rec = RunRecord.load(local)
+        # The record stays on disk while the process runs: its cases are read from there.
+        td = tempfile.mkdtemp(prefix="ragwacht-baseline-")
+        atexit.register(shutil.rmtree, td, ignore_errors=True)
+        local = client.download_artifacts(run.info.run_id, RECORD_ARTIFACT, td)
+        rec = RunRecord.load(local)
         if rec.gate is not None and rec.gate.verdict == "fail":
             continue  # the record knows better than a missing or stale tag
         rec.mlflow_run_id = run.info.run_id

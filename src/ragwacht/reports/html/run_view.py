@@ -154,8 +154,14 @@ def _flip_values(
     flips: list[FlipView], record: RunRecord, baseline: RunRecord | None, fmt: _Fmt
 ) -> None:
     """Fill in each flipped case's value per metric before (baseline) and now."""
-    now = record.case_map()
-    before = baseline.case_map() if baseline is not None else {}
+    wanted = {f.case_id for f in flips}
+    if not wanted:
+        return
+    # Only the flipped cases are kept: a record may hold 100,000 cases, read from disk.
+    now = {c.case_id: c for c in record.cases if c.case_id in wanted}
+    before = (
+        {c.case_id: c for c in baseline.cases if c.case_id in wanted} if baseline is not None else {}
+    )
     for f in flips:
         f.values = []
         for m in f.metrics:
