@@ -14,9 +14,11 @@ from tests.helpers.records import make_record
 
 
 def _record(n: int = 5, **kw) -> RunRecord:
-    return make_record(
-        {"faithfulness": [i / max(1, n) for i in range(n)], "latency_ms": [100.0 + i for i in range(n)]}, **kw
-    )
+    values = {
+        "faithfulness": [i / max(1, n) for i in range(n)],
+        "latency_ms": [100.0 + i for i in range(n)],
+    }
+    return make_record(values, **kw)
 
 
 def test_saved_record_is_one_json_document_with_one_case_per_line(tmp_path) -> None:

@@ -159,9 +159,9 @@ def _flip_values(
         return
     # Only the flipped cases are kept: a record may hold 100,000 cases, read from disk.
     now = {c.case_id: c for c in record.cases if c.case_id in wanted}
-    before = (
-        {c.case_id: c for c in baseline.cases if c.case_id in wanted} if baseline is not None else {}
-    )
+    before = {}
+    if baseline is not None:
+        before = {c.case_id: c for c in baseline.cases if c.case_id in wanted}
     for f in flips:
         f.values = []
         for m in f.metrics:
